@@ -1,0 +1,185 @@
+"""The ``autograder`` command: parses arguments, calls the library, prints, sets the exit status.
+
+Exit status: 0 when the command did its job (whatever the students scored); 1 when a check
+failed (``release --check``); 2 for a fault of the input or the course (one line on stderr);
+3 when the grader itself failed on some submission; 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import AutograderError, ReleaseError
+
+
+def _progress(stream):
+    started = time.monotonic()
+    tty = stream.isatty()
+
+    def show(done: int, total: int, result: dict) -> None:
+        elapsed = time.monotonic() - started
+        eta = elapsed / done * (total - done) if done else 0.0
+        line = (f"[{done}/{total}] {result['student']}: {result['status']} "
+                f"{result['score']:g}/{result['max_score']:g}  (elapsed {elapsed:.0f}s, eta {eta:.0f}s)")
+        if tty:
+            stream.write("\r\033[K" + line + ("\n" if done == total else ""))
+        else:
+            stream.write(line + "\n")
+        stream.flush()
+
+    return show
+
+
+def _print_grading(grading, *, about: dict[str, str] | None = None) -> None:
+    from .course import load_lab
+    from .report import score_table
+
+    functions = list(grading.results[0]["functions"]) if grading.results else []
+    rows = grading.results
+    if about:
+        rows = [{**r, "student": f"{r['student']} ({about.get(r['student'], '')})"} for r in rows]
+    print(score_table(rows, functions))
+    print()
+    print(f"graded {grading.graded}, reused {grading.reused} unchanged result(s), seed {grading.seed}, "
+          f"{grading.seconds:.1f} s")
+    print(f"results:   {grading.out}/<student>/{grading.lab}/result.json")
+    print(f"notebooks: {grading.out}/<student>/{grading.lab}/<notebook>.ipynb (executed)")
+    print(f"grades:    {grading.grades_csv}")
+
+
+def _grader_error_exit(grading) -> int:
+    errors = grading.grader_errors
+    if errors:
+        names = ", ".join(r["student"] for r in errors)
+        print(f"autograder: the grader failed on {len(errors)} submission(s): {names} "
+              "(see grader_errors in their result.json)", file=sys.stderr)
+        return 3
+    return 0
+
+
+def cmd_release(args) -> int:
+    from .release import release_lab
+
+    try:
+        report = release_lab(args.lab, course_root=args.course, check=args.check)
+    except ReleaseError as exc:
+        print(f"autograder: {exc}", file=sys.stderr)
+        for problem in exc.problems[1:10]:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    if args.check:
+        print(f"release/{report.lab} is current and leak-free ({', '.join(report.notebooks)})")
+    else:
+        state = "updated" if report.changed else "already current"
+        print(f"release/{report.lab} {state}, leak check passed ({', '.join(report.notebooks)}): {report.path}")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from .config import load_config
+    from .course import find_course_root
+    from .grade import grade_class
+
+    root = args.course or find_course_root()
+    config = load_config(root, workers=args.workers, cell_timeout=args.cell_timeout,
+                         notebook_timeout=args.notebook_timeout, call_timeout=args.call_timeout)
+    grading = grade_class(args.lab, submissions=args.submissions, out=args.out, student=args.student,
+                          force=args.force, seed=args.seed, course_root=root, config=config,
+                          on_progress=None if args.quiet else _progress(sys.stderr))
+    _print_grading(grading)
+    return _grader_error_exit(grading)
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    print(f"autograder demo: releasing {args.lab}, building a demo class, grading it "
+          "(one submission never finishes, so this takes about a minute and a half)", file=sys.stderr)
+    report = run_demo(lab_name=args.lab, out=args.out, workers=args.workers, course_root=args.course,
+                      on_progress=_progress(sys.stderr))
+    state = "updated" if report.release.changed else "current"
+    print(f"release:     {report.release.path} ({state}, leak-free)")
+    print(f"submissions: {report.submissions}")
+    print()
+    _print_grading(report.grading, about=report.about)
+    return _grader_error_exit(report.grading)
+
+
+def cmd_labs(args) -> int:
+    from .course import find_course_root, list_labs, load_lab
+
+    root = args.course or find_course_root()
+    for name in list_labs(root):
+        lab = load_lab(name, root)
+        print(f"{name:10} {lab.title}  ({lab.max_score:g} autograded points + {lab.manual_points:g} by hand; "
+              f"functions: {', '.join(f.name for f in lab.functions)})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description="Release and grade first-principles ML labs.")
+    parser.add_argument("--version", action="version", version=f"autograder {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def course_option(p):
+        p.add_argument("--course", type=Path, default=None,
+                       help="course folder (default: the nearest folder with nbgrader_config.py and source/)")
+
+    p = sub.add_parser("release", help="generate release/LAB from source/LAB with nbgrader, and leak-check it")
+    p.add_argument("lab")
+    p.add_argument("--check", action="store_true",
+                   help="change nothing; fail if release/LAB is stale or leaks")
+    course_option(p)
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("grade", help="grade a class: SUBMISSIONS/<student>/LAB/<notebook>.ipynb")
+    p.add_argument("lab")
+    p.add_argument("--submissions", type=Path, required=True, help="folder of student folders (nbgrader layout)")
+    p.add_argument("--out", type=Path, required=True, help="where results, executed notebooks and grades.csv go")
+    p.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: cores)")
+    p.add_argument("--student", default=None, help="grade only this student")
+    p.add_argument("--force", action="store_true", help="re-grade even where an up-to-date result exists")
+    p.add_argument("--seed", type=int, default=None, help="seed of the hidden tests' inputs (default: fresh)")
+    p.add_argument("--cell-timeout", type=float, default=None, help="seconds per notebook cell")
+    p.add_argument("--notebook-timeout", type=float, default=None, help="seconds per notebook")
+    p.add_argument("--call-timeout", type=float, default=None, help="seconds per call of a student function")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    course_option(p)
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("demo", help="the main job: release, build a demo class, grade it, show the table")
+    p.add_argument("--lab", default="linreg")
+    p.add_argument("--out", type=Path, default=Path("demo"), help="demo folder (default: ./demo)")
+    p.add_argument("--workers", type=int, default=None)
+    course_option(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("labs", help="list the course's labs")
+    course_option(p)
+    p.set_defaults(func=cmd_labs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except AutograderError as exc:
+        print(f"autograder: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("autograder: interrupted; finished results are kept, run the same command again to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

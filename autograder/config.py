@@ -1,0 +1,114 @@
+"""Typed configuration of the grading engine, in one place.
+
+Precedence: ``nbgrader_config.py`` (section ``c.Autograder``) < ``AUTOGRADER_<FIELD>`` environment
+variables < keyword arguments (the command line). Every field has a description; unknown keys in
+the file are an error, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+ENV_PREFIX = "AUTOGRADER_"
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    """Limits and choices for grading one class."""
+
+    cell_timeout: float = field(default=20.0, metadata={
+        "help": "Seconds one notebook cell may run before the kernel is interrupted."})
+    notebook_timeout: float = field(default=120.0, metadata={
+        "help": "Seconds the whole notebook may run; cells after that get no more time."})
+    call_timeout: float = field(default=10.0, metadata={
+        "help": "Seconds one call of a student function may take while the hidden suite judges it."})
+    startup_timeout: float = field(default=60.0, metadata={
+        "help": "Seconds to wait for a kernel to start."})
+    workers: int = field(default_factory=_cpu_count, metadata={
+        "help": "Submissions graded at once, each in its own worker process and kernel."})
+    kernel_name: str = field(default="python3", metadata={
+        "help": "Jupyter kernel that runs student notebooks (the notebook's own choice is ignored)."})
+    max_payload_mb: float = field(default=64.0, metadata={
+        "help": "Largest value (in MB of JSON) a student function may return to the judge."})
+
+    def __post_init__(self) -> None:
+        for name in ("cell_timeout", "notebook_timeout", "call_timeout", "startup_timeout", "max_payload_mb"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be a positive number of seconds, got {getattr(self, name)}", field=name)
+        if self.workers < 1:
+            raise ConfigError(f"workers must be at least 1, got {self.workers}", field="workers")
+
+    @classmethod
+    def fields_help(cls) -> dict[str, str]:
+        return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
+
+
+def _coerce(name: str, raw: Any, target: type | str) -> Any:
+    kind = {"float": float, "int": int, "str": str}.get(target if isinstance(target, str) else target.__name__)
+    try:
+        if kind is int and isinstance(raw, float) and not raw.is_integer():
+            raise ValueError
+        return kind(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be of type {kind.__name__}, got {raw!r}", field=name) from None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Return the ``c.Autograder`` section of an nbgrader config file as a plain dict."""
+    from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
+
+    if not path.is_file():
+        return {}
+    loader = PyFileConfigLoader(path.name, path=str(path.parent))
+    try:
+        cfg = loader.load_config()
+    except ConfigFileNotFound:
+        return {}
+    except Exception as exc:  # a syntax error in the instructor's file
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    section = cfg.get("Autograder", {})
+    return {key: section[key] for key in section}
+
+
+def load_config(course_root: Path | None = None, *, environ: Mapping[str, str] | None = None,
+                **overrides: Any) -> GradingConfig:
+    """Build the grading configuration: file < environment < explicit overrides.
+
+    Args:
+        course_root: folder holding ``nbgrader_config.py``; without it only defaults apply.
+        environ: environment to read ``AUTOGRADER_*`` from (default: ``os.environ``).
+        **overrides: values from the command line; ``None`` means "not given".
+    """
+    environ = os.environ if environ is None else environ
+    known = {f.name: f for f in dataclasses.fields(GradingConfig)}
+    values: dict[str, Any] = {}
+    if course_root is not None:
+        for key, raw in read_config_file(Path(course_root) / "nbgrader_config.py").items():
+            if key not in known:
+                raise ConfigError(f"nbgrader_config.py sets unknown option c.Autograder.{key}; "
+                                  f"known options: {', '.join(sorted(known))}", field=key)
+            values[key] = raw
+    for key in known:
+        env_key = ENV_PREFIX + key.upper()
+        if env_key in environ and environ[env_key] != "":
+            values[key] = environ[env_key]
+    for key, raw in overrides.items():
+        if key not in known:
+            raise ConfigError(f"unknown option {key}", field=key)
+        if raw is not None:
+            values[key] = raw
+    typed = {key: _coerce(key, raw, known[key].type) for key, raw in values.items()}
+    return GradingConfig(**typed)

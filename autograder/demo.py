@@ -1,0 +1,86 @@
+"""The main job on embedded defaults: release a lab, build a small class, grade it, show it.
+
+The class comes from the lab's ``demo.py`` content (``STUDENTS``): each submission is the
+release with its answer cells filled from the source's solutions, then one typical mistake.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from .course import Lab, load_lab
+from .errors import CourseError
+from .grade import ClassGrading, Progress, grade_class
+from .release import ReleaseReport, release_lab
+
+
+@dataclass
+class DemoReport:
+    release: ReleaseReport
+    grading: ClassGrading
+    submissions: Path
+    about: dict[str, str]
+
+
+def load_demo_class(lab: Lab) -> dict:
+    path = lab.content_dir / "demo.py"
+    if not path.is_file():
+        raise CourseError(f"lab {lab.name} has no demo class ({path})", lab=lab.name)
+    spec = importlib.util.spec_from_file_location(f"autograder_demo_{lab.name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.STUDENTS
+
+
+def solutions(lab: Lab) -> dict[str, str]:
+    """The source notebook's answer cells with the solution markers removed, by grade id."""
+    nb = nbformat.read(str(lab.source_notebook), as_version=4)
+    found = {}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            found[meta["grade_id"]] = re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", "", cell.source, flags=re.M)
+    return found
+
+
+def build_submission(lab: Lab, answers: dict[str, str] | None) -> nbformat.NotebookNode:
+    """The release notebook, filled with the solutions and then ``answers``; ``None`` leaves it blank."""
+    nb = copy.deepcopy(nbformat.read(str(lab.release_notebook), as_version=4))
+    if answers is None:
+        return nb
+    filled = {**solutions(lab), **{k: v.strip("\n") for k, v in answers.items()}}
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and gid in filled and cell.metadata["nbgrader"].get("solution"):
+            cell.source = filled[gid]
+    return nb
+
+
+def build_class(lab: Lab, dest: Path, students: dict) -> dict[str, str]:
+    """Write ``dest/<student>/<lab>/<notebook>`` for every demo student; return their descriptions."""
+    for student, spec in students.items():
+        folder = dest / student / lab.name
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(build_submission(lab, spec["answers"]), str(folder / lab.notebook))
+    return {student: spec["about"] for student, spec in students.items()}
+
+
+def run_demo(*, lab_name: str = "linreg", out: Path = Path("demo"), workers: int | None = None,
+             course_root: Path | None = None, on_progress: Progress | None = None) -> DemoReport:
+    """Release ``lab_name``, build its demo class under ``out/submitted``, grade it into ``out/autograded``."""
+    report = release_lab(lab_name, course_root=course_root)
+    lab = load_lab(lab_name, course_root)
+    out = Path(out)
+    submitted = out / "submitted"
+    shutil.rmtree(submitted, ignore_errors=True)
+    about = build_class(lab, submitted, load_demo_class(lab))
+    grading = grade_class(lab_name, submissions=submitted, out=out / "autograded", workers=workers,
+                          force=True, course_root=course_root, on_progress=on_progress)
+    return DemoReport(release=report, grading=grading, submissions=submitted, about=about)

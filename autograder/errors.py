@@ -1,0 +1,72 @@
+"""The kit's one exception tree.
+
+Which is which:
+
+- ``AutograderError``: the base; the CLI turns any of these into one line and exit status 2.
+- ``ConfigError``: a setting has a wrong value or type.
+- ``CourseError``: the course folder or a lab is missing or malformed (unknown lab, no source
+  notebook, a hidden suite whose points disagree with the notebook's).
+- ``ReleaseError``: generating a release failed, or the release leaks or is stale.
+- ``SubmissionError``: one submission cannot be graded as given (not JSON, not a notebook,
+  another lab's notebook). It becomes that student's result row, never a crashed batch.
+- ``GraderFault``: the grader itself failed on a submission (a kernel that would not start, a
+  bug in a hidden test). Recorded in the result and reported; the batch goes on.
+
+A student's mistakes (a wrong value, an exception in their code, a timeout) are not exceptions
+of this tree at all: they are test results with a status and a message.
+"""
+
+from __future__ import annotations
+
+
+class AutograderError(Exception):
+    """Base class of every error the kit raises on purpose."""
+
+    exit_code = 2
+
+
+class ConfigError(AutograderError):
+    """A configuration value is invalid."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class CourseError(AutograderError):
+    """The course layout or a lab's content is missing or inconsistent."""
+
+    def __init__(self, message: str, *, lab: str | None = None):
+        super().__init__(message)
+        self.lab = lab
+
+
+class ReleaseError(AutograderError):
+    """A release could not be generated, leaks something it must not, or is stale."""
+
+    def __init__(self, message: str, *, lab: str | None = None, problems: list[str] | None = None):
+        super().__init__(message)
+        self.lab = lab
+        self.problems = list(problems or [])
+
+
+class SubmissionError(AutograderError):
+    """A submission cannot be graded as given; it is recorded as that student's result."""
+
+    def __init__(self, message: str, *, status: str = "invalid", student: str | None = None,
+                 notebook: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.student = student
+        self.notebook = notebook
+
+
+class GraderFault(AutograderError):
+    """The grader failed on a submission through no fault of the student's."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, student: str | None = None, test: str | None = None):
+        super().__init__(message)
+        self.student = student
+        self.test = test

@@ -1,0 +1,247 @@
+"""Grade one submission, or a whole class in parallel worker processes.
+
+The flow for one submission, one module per stage: ``load`` -> ``restore`` -> ``execute`` ->
+``judge`` -> ``record``; then ``report`` for the class. A student's failure at any stage is a
+result row; only a broken course (a missing release, an inconsistent hidden suite) stops the
+batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import secrets
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+
+from .bridge import KernelBridge
+from .config import GradingConfig, load_config
+from .course import Lab, load_lab
+from .errors import CourseError, GraderFault, SubmissionError
+from .execute import KernelSession
+from .judge import judge
+from .load import Submission, file_digest, load_notebook
+from .record import GRADED, GRADER_ERROR, build_result, now, read_result, write_json, write_notebook
+from .report import write_grades
+from .restore import answer_sources, restore
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, dict], None]
+
+
+@dataclass
+class ClassGrading:
+    """What grading a class produced."""
+
+    lab: str
+    out: Path
+    results: list[dict]
+    graded: int
+    reused: int
+    seed: int
+    seconds: float
+    grades_csv: Path
+
+    @property
+    def grader_errors(self) -> list[dict]:
+        return [r for r in self.results if r["status"] == GRADER_ERROR or r.get("grader_errors")]
+
+
+@lru_cache(maxsize=8)
+def _template(path: str, mtime: float) -> tuple[nbformat.NotebookNode, frozenset]:
+    nb = nbformat.read(path, as_version=4)
+    ids = frozenset(c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells) - {None}
+    return nb, ids
+
+
+def release_template(lab: Lab) -> tuple[nbformat.NotebookNode, frozenset]:
+    """The released (student) notebook: the template protected cells are restored from."""
+    path = lab.release_notebook
+    if not path.is_file():
+        raise CourseError(f"{path} is missing: run `autograder release {lab.name}` first", lab=lab.name)
+    return _template(str(path), path.stat().st_mtime)
+
+
+def result_dir(out: Path, student: str, lab: str) -> Path:
+    return Path(out) / student / lab
+
+
+def find_submissions(submissions: Path, lab: Lab, student: str | None = None) -> list[Submission]:
+    """Submissions in nbgrader's layout: ``<submissions>/<student_id>/<lab>/<notebook>``."""
+    root = Path(submissions)
+    if not root.is_dir():
+        raise CourseError(f"submissions folder {root} does not exist")
+    if student is not None:
+        if not (root / student).is_dir():
+            raise CourseError(f"no submission folder for student {student!r} in {root}")
+        students = [student]
+    else:
+        students = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != ".ipynb_checkpoints")
+    return [Submission(student=s, lab=lab.name, path=root / s / lab.name / lab.notebook) for s in students]
+
+
+def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingConfig, seed: int,
+                     force: bool = False) -> tuple[dict, bool]:
+    """Grade one submission and write its result; return ``(result, reused)``.
+
+    A result already on disk for the same notebook bytes is reused unless ``force``.
+    """
+    started_at = now()
+    t0 = time.monotonic()
+    folder = result_dir(out, sub.student, lab.name)
+    result_path = folder / "result.json"
+    digest = file_digest(sub.path)
+    if not force:
+        previous = read_result(result_path)
+        if previous and previous.get("submission_sha256") == digest and previous["status"] != GRADER_ERROR:
+            return previous, True
+
+    template, template_ids = release_template(lab)
+    common = dict(student=sub.student, lab=lab.name, notebook=sub.notebook, seed=seed, max_score=lab.max_score,
+                  manual_max_score=lab.manual_points, functions=lab.function_points(),
+                  submission_sha256=digest, started_at=started_at)
+    timings: dict[str, float] = {}
+    mark = time.monotonic()
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        current = time.monotonic()
+        timings[name] = current - mark
+        mark = current
+
+    try:
+        nb = load_notebook(sub.path, lab=lab.name, template_ids=set(template_ids))
+    except SubmissionError as exc:
+        lap("load")
+        timings["total"] = time.monotonic() - t0
+        result = build_result(status=exc.status, message=str(exc), timings=timings, **common)
+        write_json(result_path, result)
+        return result, False
+    lap("load")
+    restored = restore(nb, template)
+    lap("restore")
+
+    partial = folder / f".partial.{sub.notebook}"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with KernelSession(config, data_dir=lab.release_dir) as session:
+            execution = session.run(restored.notebook, partial_path=partial)
+            lap("execute")
+            write_notebook(folder / sub.notebook, execution.notebook)
+            bridge = KernelBridge(session.connection_info(), interrupt=session.interrupt,
+                                  is_alive=session.kernel_alive, call_timeout=config.call_timeout,
+                                  max_payload_mb=config.max_payload_mb)
+            try:
+                judgement = judge(lab, bridge, seed=seed, sources=answer_sources(restored.notebook))
+            finally:
+                bridge.close()
+            lap("judge")
+    except GraderFault as exc:
+        timings["total"] = time.monotonic() - t0
+        result = build_result(status=GRADER_ERROR, message=str(exc), timings=timings,
+                              notes=restored.notes, grader_errors=[str(exc)], **common)
+        write_json(result_path, result)
+        return result, False
+    finally:
+        partial.unlink(missing_ok=True)
+
+    execution_info = {"cells": len(execution.notebook.cells),
+                      "problems": [p.as_dict() for p in execution.problems],
+                      "kernel_alive": execution.kernel_alive, "calls": judgement.calls}
+    message = "; ".join(filter(None, [execution.summary()]))
+    timings["record"] = 0.0
+    timings["total"] = time.monotonic() - t0
+    result = build_result(status=GRADED, message=message, tests=[t.as_dict() for t in judgement.tests],
+                          execution=execution_info, timings=timings, notes=restored.notes,
+                          grader_errors=judgement.grader_errors, **common)
+    write_json(result_path, result)
+    lap("record")
+    return result, False
+
+
+def _grade_task(sub: Submission, lab: Lab, out: Path, config: GradingConfig, seed: int,
+                force: bool) -> tuple[dict, bool]:
+    """Worker-process entry point (module level, so it pickles)."""
+    logging.basicConfig(level=logging.WARNING)
+    return grade_submission(sub, lab=lab, out=out, config=config, seed=seed, force=force)
+
+
+def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | None = None,
+                student: str | None = None, force: bool = False, seed: int | None = None,
+                course_root: Path | None = None, config: GradingConfig | None = None,
+                on_progress: Progress | None = None) -> ClassGrading:
+    """Grade every submission of ``lab_name`` under ``submissions``; write results under ``out``.
+
+    Args:
+        workers: worker processes (default: the config's, which defaults to the number of cores).
+        student: grade only this student.
+        force: re-grade even where a result for the same notebook already exists.
+        seed: seed of the hidden tests' random inputs (default: a fresh one, recorded).
+        on_progress: called as ``on_progress(done, total, result)`` after each submission.
+
+    Raises:
+        CourseError: unknown lab, missing release, missing submissions folder, broken hidden suite.
+    """
+    lab = load_lab(lab_name, course_root)
+    config = config or load_config(lab.course_root, workers=workers)
+    if workers is not None and workers != config.workers:
+        config = GradingConfig(**{**config.__dict__, "workers": workers})
+    release_template(lab)  # fail before starting any kernel if the release is missing
+    subs = find_submissions(submissions, lab, student)
+    seed = secrets.randbelow(2**31) if seed is None else int(seed)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    results: list[dict] = []
+    reused = 0
+
+    def collect(result: dict, was_reused: bool) -> None:
+        nonlocal reused
+        results.append(result)
+        reused += was_reused
+        if on_progress:
+            on_progress(len(results), len(subs), result)
+
+    if config.workers == 1 or len(subs) <= 1:
+        for sub in subs:
+            collect(*grade_submission(sub, lab=lab, out=out, config=config, seed=seed, force=force))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(config.workers, len(subs)), mp_context=context) as pool:
+            futures = [pool.submit(_grade_task, sub, lab, out, config, seed, force) for sub in subs]
+            try:
+                for future in as_completed(futures):
+                    collect(*future.result())
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+    functions = [f.name for f in lab.functions]
+    if student is not None:
+        # Keep the other students' rows: re-read every result on disk for the class file.
+        everyone = {r["student"]: r for r in _results_on_disk(out, lab.name)}
+        everyone.update({r["student"]: r for r in results})
+        csv_rows = list(everyone.values())
+    else:
+        csv_rows = results
+    grades = write_grades(out, csv_rows, functions)
+    return ClassGrading(lab=lab.name, out=out, results=sorted(results, key=lambda r: r["student"]),
+                        graded=len(results) - reused, reused=reused, seed=seed,
+                        seconds=time.monotonic() - started, grades_csv=grades)
+
+
+def _results_on_disk(out: Path, lab: str) -> list[dict]:
+    found = []
+    for path in sorted(Path(out).glob(f"*/{lab}/result.json")):
+        data = read_result(path)
+        if data:
+            found.append(data)
+    return found

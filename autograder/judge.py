@@ -1,0 +1,207 @@
+"""Stage 4 of the flow: judge. Run a lab's hidden pytest suite in the grader's own process
+against a live student kernel, and turn each test into a result row.
+
+The suite's tests call the student's functions through ``KernelBridge`` (values come back as
+plain arrays and numbers) and compare them with the reference solution imported here, so
+nothing the student's code does inside its kernel can change how the comparison is made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import logging
+import os
+import sys
+import traceback
+import zlib
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+from . import suite
+from .bridge import CallProblem, CallResult, KernelBridge
+from .course import Lab
+from .errors import CourseError
+
+log = logging.getLogger(__name__)
+
+_reference_cache: dict[str, ModuleType] = {}
+
+
+def load_reference(lab: Lab) -> ModuleType:
+    """Import the lab's reference solution (once per process)."""
+    key = str(lab.reference)
+    if key not in _reference_cache:
+        spec = importlib.util.spec_from_file_location(f"autograder_reference_{lab.name}", lab.reference)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            raise CourseError(f"lab {lab.name}: the reference solution does not import: {exc}", lab=lab.name) from None
+        _reference_cache[key] = module
+    return _reference_cache[key]
+
+
+class StudentProxy:
+    """``student.predict(x, w, b)`` calls the student's ``predict`` in their kernel."""
+
+    def __init__(self, bridge: KernelBridge):
+        self._bridge = bridge
+
+    def call(self, function: str, *args: Any, spy: tuple[str, ...] = (), timeout: float | None = None) -> CallResult:
+        """Call with options: ``spy`` records the calls the function makes to other graded functions."""
+        return self._bridge.call(function, *args, spy=spy, timeout=timeout)
+
+    def __getattr__(self, function: str):
+        if function.startswith("_"):
+            raise AttributeError(function)
+        return lambda *args: self._bridge.call(function, *args).value
+
+
+@dataclass
+class TestOutcome:
+    name: str
+    function: str
+    points: float
+    max_points: float
+    status: str
+    message: str = ""
+    values: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "function": self.function, "points": self.points,
+                "max_points": self.max_points, "status": self.status, "message": self.message,
+                "values": self.values, "seconds": round(self.seconds, 4)}
+
+
+@dataclass
+class Judgement:
+    tests: list[TestOutcome]
+    grader_errors: list[str]
+    calls: int = 0
+
+
+class _JudgePlugin:
+    def __init__(self, lab: Lab, bridge: KernelBridge, seed: int, sources: dict[str, str]):
+        self.lab = lab
+        self.sources = dict(sources)
+        self.bridge = bridge
+        self.seed = seed
+        self.reference = load_reference(lab)
+        self.outcomes: dict[str, TestOutcome] = {}
+        self.order: list[str] = []
+        self.problems: list[str] = []
+        self.grader_errors: list[str] = []
+
+    @pytest.fixture
+    def student(self):
+        return StudentProxy(self.bridge)
+
+    @pytest.fixture
+    def rng(self, request):
+        # Seeded by the run's seed and the test's name: a test draws the same inputs whatever
+        # order tests run in, and two runs with the same seed draw the same inputs.
+        return np.random.default_rng([self.seed, zlib.crc32(request.node.name.encode())])
+
+    @pytest.fixture
+    def student_source(self):
+        """The source of each answer cell, by its grade id (read from the notebook, never run here)."""
+        return dict(self.sources)
+
+    @pytest.fixture
+    def ref(self):
+        return self.reference
+
+    def pytest_collection_modifyitems(self, session, config, items):
+        declared = self.lab.function_points()
+        totals = {name: 0.0 for name in declared}
+        for item in items:
+            marker = item.get_closest_marker("graded")
+            if marker is None:
+                self.problems.append(f"hidden test {item.name} has no @graded(function, points) marker")
+                continue
+            function, points = marker.kwargs.get("function"), float(marker.kwargs.get("points", 0))
+            if function not in declared:
+                self.problems.append(f"hidden test {item.name} grades {function!r}, which is not a graded "
+                                     f"function of the notebook ({', '.join(declared)})")
+                continue
+            totals[function] += points
+            self.order.append(item.nodeid)
+            self.outcomes[item.nodeid] = TestOutcome(item.name, function, 0.0, points, "not_run")
+        for name, want in declared.items():
+            if abs(totals[name] - want) > 1e-9:
+                self.problems.append(f"hidden tests for {name} carry {totals[name]:g} points but the notebook's "
+                                     f"test_{name} cell says {want:g}")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        suite._compared = []
+        try:
+            yield
+        finally:
+            outcome = self.outcomes.get(item.nodeid)
+            if outcome is not None:
+                outcome.values = suite._compared
+            suite._compared = None
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = (yield).get_result()
+        outcome = self.outcomes.get(item.nodeid)
+        if outcome is None or (call.when != "call" and report.passed):
+            return
+        if call.when == "call":
+            outcome.seconds = call.duration
+        if report.passed:
+            outcome.status, outcome.points, outcome.message = "passed", outcome.max_points, ""
+            return
+        if report.skipped:
+            outcome.status, outcome.message = "skipped", str(getattr(call.excinfo, "value", ""))
+            return
+        exc = call.excinfo.value if call.excinfo else None
+        outcome.points = 0.0
+        if isinstance(exc, suite.Mismatch):
+            outcome.status, outcome.message = "failed", str(exc)
+        elif isinstance(exc, CallProblem):
+            outcome.status, outcome.message = exc.status, str(exc)
+        elif isinstance(exc, AssertionError):
+            outcome.status, outcome.message = "failed", (str(exc).splitlines() or ["wrong value"])[0]
+        else:
+            outcome.status = "grader_error"
+            outcome.message = "the grader failed on this test; your instructor has been told"
+            detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3)) if exc else ""
+            self.grader_errors.append(f"{item.name}: {type(exc).__name__}: {exc}\n{detail}")
+
+
+def judge(lab: Lab, bridge: KernelBridge, *, seed: int, sources: dict[str, str] | None = None) -> Judgement:
+    """Run the lab's hidden suite against ``bridge``; return one outcome per hidden test.
+
+    Raises:
+        CourseError: the hidden suite is broken (does not collect, or its points disagree
+            with the notebook's), which no submission can be graded against.
+    """
+    plugin = _JudgePlugin(lab, bridge, seed, sources or {})
+    args = [str(lab.suite), "-q", "-s", "-p", "no:cacheprovider", "-p", "no:stepwise",
+            "--import-mode=importlib", "-c", os.devnull, f"--rootdir={lab.content_dir}",
+            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        code = pytest.main(args, plugins=[plugin])
+    if plugin.problems:
+        raise CourseError(f"lab {lab.name}: hidden suite is inconsistent: " + "; ".join(plugin.problems), lab=lab.name)
+    output = sink.getvalue()
+    if code == pytest.ExitCode.INTERRUPTED and "KeyboardInterrupt" in output:
+        raise KeyboardInterrupt
+    if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERRUPTED,
+                pytest.ExitCode.NO_TESTS_COLLECTED) or not plugin.order:
+        tail = " | ".join(line for line in output.strip().splitlines()[-4:] if line.strip())
+        raise CourseError(f"lab {lab.name}: hidden suite {lab.suite.name} did not run (pytest exit {int(code)}): {tail}",
+                          lab=lab.name)
+    tests = [plugin.outcomes[nodeid] for nodeid in plugin.order]
+    return Judgement(tests=tests, grader_errors=plugin.grader_errors, calls=bridge.calls)

@@ -1,0 +1,271 @@
+"""Hidden tests for Lab 1 (linear regression). Never released; run by ``autograder.judge``.
+
+Points per function must add up to the ``points`` of the notebook's ``test_<function>`` cell
+(the judge checks): predict 2, compute_cost 4, compute_gradient_loop 4, compute_gradient 4,
+cost_grid 3, gradient_descent 5.
+
+Each function is judged on its own: where a function is meant to call another graded function
+(gradient_descent calls compute_gradient, cost_grid may call compute_cost), the tests record
+what those calls returned and accept values consistent with them, so one mistake costs the
+points of the function that has it and no others.
+"""
+
+import ast
+
+import numpy as np
+
+from autograder.suite import (Mismatch, as_number, expect, expect_array, expect_number, expect_pair,
+                              expect_sequence, graded, record)
+
+
+def _data(rng, m=None, scale=3.0):
+    m = int(rng.integers(5, 40)) if m is None else m
+    x = rng.uniform(0.2, scale, size=m)
+    y = 4.0 * x ** 2 - 3.0 + rng.normal(0.0, 1.0, size=m)
+    return x, y
+
+
+def _params(rng):
+    return float(rng.normal(0.0, 5.0)), float(rng.normal(0.0, 5.0))
+
+
+def _expect_gradient(label, got, want):
+    pair = expect_pair(label, got)
+    expect_number(f"{label}[0] (dj_dw)", pair[0], want[0])
+    expect_number(f"{label}[1] (dj_db)", pair[1], want[1])
+
+
+# --- predict (2) -------------------------------------------------------------------------
+
+@graded("predict", points=1)
+def test_predict_random(student, rng, ref):
+    x, _ = _data(rng)
+    w, b = _params(rng)
+    expect_array("predict(x, w, b)", student.predict(x, w, b), ref.predict(x, w, b))
+
+
+@graded("predict", points=1)
+def test_predict_single_star_and_integers(student, ref):
+    x = np.array([3])
+    expect_array("predict([3], w=2, b=-1) with integer inputs", student.predict(x, 2, -1), ref.predict(x, 2, -1))
+    x = np.arange(1, 7)
+    expect_array("predict(x, w, b) with an integer array x", student.predict(x, 0.5, 0.25), ref.predict(x, 0.5, 0.25))
+
+
+# --- compute_cost (4) ----------------------------------------------------------------------
+
+@graded("compute_cost", points=2)
+def test_cost_random(student, rng, ref):
+    x, y = _data(rng)
+    w, b = _params(rng)
+    expect_number("compute_cost(x, y, w, b)", student.compute_cost(x, y, w, b), ref.compute_cost(x, y, w, b))
+
+
+@graded("compute_cost", points=1)
+def test_cost_on_the_stars(student, rng, ref):
+    w, b = _params(rng)
+    expect_number("compute_cost(M, L, w, b)", student.compute_cost(ref.M, ref.L, w, b),
+                  ref.compute_cost(ref.M, ref.L, w, b))
+
+
+@graded("compute_cost", points=1)
+def test_cost_single_star_and_integers(student, ref):
+    x, y = np.array([2]), np.array([7])
+    expect_number("compute_cost([2], [7], w=3, b=0) (one star, integers)", student.compute_cost(x, y, 3, 0),
+                  ref.compute_cost(x, y, 3, 0))
+    x, y = np.arange(1, 9), np.arange(2, 18, 2)
+    expect_number("compute_cost(x, y, 1, 1) with integer arrays", student.compute_cost(x, y, 1, 1),
+                  ref.compute_cost(x, y, 1, 1))
+
+
+# --- compute_gradient_loop (4) --------------------------------------------------------------
+
+@graded("compute_gradient_loop", points=2)
+def test_gradient_loop_random(student, rng, ref):
+    x, y = _data(rng)
+    w, b = _params(rng)
+    _expect_gradient("compute_gradient_loop(x, y, w, b)", student.compute_gradient_loop(x, y, w, b),
+                     ref.compute_gradient(x, y, w, b))
+
+
+@graded("compute_gradient_loop", points=1)
+def test_gradient_loop_single_star(student, ref):
+    x, y = np.array([1.5]), np.array([4.0])
+    _expect_gradient("compute_gradient_loop([1.5], [4.0], w=2, b=0.5) (one star)",
+                     student.compute_gradient_loop(x, y, 2.0, 0.5), ref.compute_gradient(x, y, 2.0, 0.5))
+
+
+def _has_loop(source, function):
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            loops = (ast.For, ast.While, ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)
+            return any(isinstance(n, loops) for n in ast.walk(node))
+    return None
+
+
+@graded("compute_gradient_loop", points=1)
+def test_gradient_loop_is_a_loop(student, student_source, ref):
+    found = _has_loop(student_source.get("compute_gradient_loop", ""), "compute_gradient_loop")
+    expect(found is not None, "could not find `def compute_gradient_loop` in its answer cell")
+    expect(found, "compute_gradient_loop should accumulate the gradient with an explicit Python loop")
+    _expect_gradient("compute_gradient_loop(M, L, 10, -5)", student.compute_gradient_loop(ref.M, ref.L, 10.0, -5.0),
+                     ref.compute_gradient(ref.M, ref.L, 10.0, -5.0))
+
+
+# --- compute_gradient (4) -------------------------------------------------------------------
+
+@graded("compute_gradient", points=2)
+def test_gradient_random(student, rng, ref):
+    x, y = _data(rng)
+    w, b = _params(rng)
+    _expect_gradient("compute_gradient(x, y, w, b)", student.compute_gradient(x, y, w, b),
+                     ref.compute_gradient(x, y, w, b))
+
+
+@graded("compute_gradient", points=1)
+def test_gradient_single_star_and_integers(student, ref):
+    x, y = np.array([2]), np.array([5])
+    _expect_gradient("compute_gradient([2], [5], w=1, b=1) (one star, integers)",
+                     student.compute_gradient(x, y, 1, 1), ref.compute_gradient(x, y, 1, 1))
+    x, y = np.arange(0, 10), np.arange(10, 0, -1)
+    _expect_gradient("compute_gradient(x, y, 2, 3) with integer arrays", student.compute_gradient(x, y, 2, 3),
+                     ref.compute_gradient(x, y, 2, 3))
+
+
+@graded("compute_gradient", points=1)
+def test_gradient_large_values(student, rng, ref):
+    x = rng.uniform(1e5, 1e6, size=2000)
+    y = 3e5 * x + rng.normal(0.0, 1e9, size=2000)
+    w, b = 1e4, -2e9
+    _expect_gradient("compute_gradient(x, y, w, b) with values near 1e6 and m = 2000",
+                     student.compute_gradient(x, y, w, b), ref.compute_gradient(x, y, w, b))
+
+
+# --- cost_grid (3) ---------------------------------------------------------------------------
+
+def _own_costs(spied):
+    """The student's own compute_cost results, keyed by (w, b), where cost_grid called it."""
+    own = {}
+    for call in spied.get("compute_cost", []):
+        args = call["args"]
+        if len(args) >= 4:
+            try:
+                own[(float(args[2]), float(args[3]))] = float(as_number("compute_cost", call["result"]))
+            except (Mismatch, TypeError, ValueError):
+                pass
+    return own
+
+
+@graded("cost_grid", points=1)
+def test_cost_grid_shape(student, rng):
+    x, y = _data(rng, m=6)
+    w_values, b_values = np.linspace(-2, 4, 7), np.linspace(-1, 1, 4)
+    grid = student.cost_grid(x, y, w_values, b_values)
+    expect(isinstance(grid, np.ndarray), f"cost_grid returned {type(grid).__name__}; expected a numpy array")
+    expect(grid.shape == (4, 7), f"cost_grid with 7 w values and 4 b values returned shape {grid.shape}; "
+                                 "expected (len(b_values), len(w_values)) = (4, 7)")
+
+
+@graded("cost_grid", points=2)
+def test_cost_grid_values(student, rng, ref):
+    x, y = _data(rng, m=9)
+    w_values = np.sort(rng.uniform(-5, 10, size=6))
+    b_values = np.sort(rng.uniform(-10, 5, size=5))
+    result = student.call("cost_grid", x, y, w_values, b_values, spy=("compute_cost",))
+    own = _own_costs(result.spied)
+    expected = np.array([[own.get((float(w), float(b)), ref.compute_cost(x, y, w, b)) for w in w_values]
+                         for b in b_values])
+    expect_array("cost_grid(x, y, w_values, b_values)", result.value, expected)
+
+
+# --- gradient_descent (5) --------------------------------------------------------------------
+
+def _run_gd(student, x, y, w0, b0, alpha, iters):
+    result = student.call("gradient_descent", x, y, w0, b0, alpha, iters, spy=("compute_gradient", "compute_cost"))
+    value = result.value
+    if not (isinstance(value, (tuple, list)) and len(value) == 3):
+        raise Mismatch(f"gradient_descent returned {type(value).__name__}"
+                       f"{' of ' + str(len(value)) + ' items' if isinstance(value, (tuple, list)) else ''}; "
+                       "expected (w, b, J_history)")
+    w = as_number("gradient_descent's w", value[0])
+    b = as_number("gradient_descent's b", value[1])
+    history = expect_sequence("gradient_descent's J_history", value[2], iters)
+    return w, b, history, result.spied
+
+
+def _trajectory(spied, w, b):
+    """Points where the student's compute_gradient was evaluated, then the returned (w, b)."""
+    points = []
+    for call in spied.get("compute_gradient", []):
+        args = call["args"]
+        points.append((float(args[2]), float(args[3])) if len(args) >= 4 else (np.nan, np.nan))
+    return points + [(w, b)]
+
+
+@graded("gradient_descent", points=1)
+def test_gd_calls_compute_gradient_each_iteration(student, ref):
+    w, b, history, spied = _run_gd(student, ref.M, ref.L, 0.0, 0.0, 0.1, 200)
+    record("J_history on the stars (alpha=0.1, 200 iterations)", history)
+    calls = len(spied.get("compute_gradient", []))
+    expect(calls == 200, f"gradient_descent called compute_gradient {calls} times for 200 iterations; "
+                         "it should call your compute_gradient once per iteration")
+
+
+@graded("gradient_descent", points=2)
+def test_gd_update_rule(student, rng, ref):
+    x, y = _data(rng, m=12)
+    w0, b0 = _params(rng)
+    alpha, iters = 0.01, 40
+    w, b, history, spied = _run_gd(student, x, y, w0, b0, alpha, iters)
+    grads = spied.get("compute_gradient", [])
+    if len(grads) != iters:
+        # Not using compute_gradient: judge the whole run against the reference instead.
+        w_ref, b_ref, _ = ref.gradient_descent(x, y, w0, b0, alpha, iters)
+        expect_number("gradient_descent's final w", w, w_ref)
+        expect_number("gradient_descent's final b", b, b_ref)
+        return
+    points = _trajectory(spied, w, b)
+    expect_number("the (w, b) of the first compute_gradient call: w", points[0][0], w0)
+    expect_number("the (w, b) of the first compute_gradient call: b", points[0][1], b0)
+    for k, call in enumerate(grads):
+        try:
+            dw, db = (float(as_number("compute_gradient", v)) for v in expect_pair("compute_gradient", call["result"]))
+        except Mismatch:
+            raise Mismatch("compute_gradient did not return a pair of numbers inside gradient_descent") from None
+        (wk, bk), (wn, bn) = points[k], points[k + 1]
+        expect_number(f"w after update {k}", wn, wk - alpha * dw)
+        expect_number(f"b after update {k}", bn, bk - alpha * db)
+
+
+@graded("gradient_descent", points=1)
+def test_gd_history_is_cost_after_each_update(student, rng, ref):
+    x, y = _data(rng, m=10)
+    w0, b0 = _params(rng)
+    iters = 25
+    w, b, history, spied = _run_gd(student, x, y, w0, b0, 0.02, iters)
+    own = _own_costs(spied)
+    points = _trajectory(spied, w, b)
+    if len(points) != iters + 1:
+        _, _, ref_history = ref.gradient_descent(x, y, w0, b0, 0.02, iters)
+        expect_array("J_history", history, ref_history)
+        return
+    expected = [own.get(p, ref.compute_cost(x, y, *p)) for p in points[1:]]
+    expect_array("J_history (J_history[i] is the cost after update i)", history, expected)
+
+
+@graded("gradient_descent", points=1)
+def test_gd_diverging_learning_rate(student, rng, ref):
+    x, y = _data(rng, m=8, scale=3.0)
+    alpha, iters = 1.5, 20
+    w, b, history, spied = _run_gd(student, x, y, 0.0, 0.0, alpha, iters)
+    _, _, ref_history = ref.gradient_descent(x, y, 0.0, 0.0, alpha, iters)
+    expect(ref_history[-1] > ref_history[0], "internal: this learning rate should diverge")
+    expect(history[-1] > history[0],
+           f"with alpha = {alpha} gradient descent diverges, so J_history should grow; "
+           f"it went from {history[0]:.6g} to {history[-1]:.6g} (do not clip or stop early)")
+    expect(len(spied.get("compute_gradient", [])) in (0, iters) and np.all(np.isfinite(history)),
+           "J_history should stay finite for 20 diverging steps of alpha = 1.5")
