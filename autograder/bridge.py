@@ -356,7 +356,8 @@ class KernelBridge:
             raise MissingFunction(f"{function} is a {what}, not a function", function=function)
         if kind == "raised":
             where = f" (line {payload['line']} of its cell)" if payload.get("line") else ""
-            raise StudentRaised(f"{function} raised {payload.get('ename')}: {payload.get('evalue')}{where}",
+            evalue = f": {payload['evalue']}" if payload.get("evalue") else ""
+            raise StudentRaised(f"{function} raised {payload.get('ename')}{evalue}{where}",
                                 function=function)
         try:
             value = decode(payload.get("value"))

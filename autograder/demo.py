@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 
+from .config import GradingConfig
 from .course import Lab, load_lab
 from .errors import CourseError
 from .grade import ClassGrading, Progress, grade_class
@@ -73,7 +74,8 @@ def build_class(lab: Lab, dest: Path, students: dict) -> dict[str, str]:
 
 
 def run_demo(*, lab_name: str = "linreg", out: Path = Path("demo"), workers: int | None = None,
-             course_root: Path | None = None, on_progress: Progress | None = None) -> DemoReport:
+             course_root: Path | None = None, config: GradingConfig | None = None,
+             on_progress: Progress | None = None) -> DemoReport:
     """Release ``lab_name``, build its demo class under ``out/submitted``, grade it into ``out/autograded``."""
     report = release_lab(lab_name, course_root=course_root)
     lab = load_lab(lab_name, course_root)
@@ -82,5 +84,5 @@ def run_demo(*, lab_name: str = "linreg", out: Path = Path("demo"), workers: int
     shutil.rmtree(submitted, ignore_errors=True)
     about = build_class(lab, submitted, load_demo_class(lab))
     grading = grade_class(lab_name, submissions=submitted, out=out / "autograded", workers=workers,
-                          force=True, course_root=course_root, on_progress=on_progress)
+                          force=True, course_root=course_root, config=config, on_progress=on_progress)
     return DemoReport(release=report, grading=grading, submissions=submitted, about=about)

@@ -58,11 +58,13 @@ class Execution:
     def summary(self) -> str:
         kinds = [p.kind for p in self.problems]
         parts = []
+        first_error = next((p for p in self.problems if p.kind == "error"), None)
         for kind, word in (("error", "raised an error"), ("timeout", "ran out of time"),
                            ("skipped", "skipped (notebook time limit)"), ("kernel_died", "killed the kernel")):
             n = kinds.count(kind)
             if n:
-                parts.append(f"{n} cell{'s' if n > 1 else ''} {word}")
+                detail = f" (first: cell {first_error.cell}, {first_error.ename})" if kind == "error" else ""
+                parts.append(f"{n} cell{'s' if n > 1 else ''} {word}{detail}")
         return "; ".join(parts)
 
 
@@ -75,8 +77,9 @@ def _client_class():
         def __init__(self, nb_man, *, deadline: float, **kw):
             super().__init__(nb_man, **kw)
             self.deadline = deadline
-            self.timed_out: list[int] = []
-            self.skipped: list[int] = []
+            # Cells themselves, not indices: papermill may insert an error-marker cell later.
+            self.timed_out: list = []
+            self.skipped: list = []
 
         def papermill_execute_cells(self):
             # Same loop as papermill's, with a stop at the deadline: a student's runaway cell
@@ -85,7 +88,7 @@ def _client_class():
 
             for index, cell in enumerate(self.nb.cells):
                 if cell.cell_type == "code" and time.monotonic() >= self.deadline:
-                    self.skipped.append(index)
+                    self.skipped.append(cell)
                     continue
                 try:
                     self.nb_man.cell_start(cell, index)
@@ -96,9 +99,8 @@ def _client_class():
                     self.nb_man.cell_complete(self.nb.cells[index], cell_index=index)
 
         async def _async_handle_timeout(self, timeout, cell=None):
-            for index, c in enumerate(self.nb.cells):
-                if c is cell:
-                    self.timed_out.append(index)
+            if cell is not None:
+                self.timed_out.append(cell)
             return await super()._async_handle_timeout(timeout, cell)
 
     return GradingNotebookClient
@@ -215,14 +217,20 @@ class KernelSession:
         if self.client is None:
             raise GraderFault("papermill returned without running the notebook")
         executed = self.client.nb
-        timed_out = set(self.client.timed_out)
+        # papermill puts an error-marker cell first when a cell raised; drop it so that cell
+        # numbers in the result match the notebook the student submitted.
+        executed.cells = [c for c in executed.cells
+                          if "papermill-error-cell-tag" not in c.get("metadata", {}).get("tags", [])]
+        position = {id(c): i for i, c in enumerate(executed.cells)}
+        timed_out = {position[id(c)] for c in self.client.timed_out if id(c) in position}
+        skipped = [position[id(c)] for c in self.client.skipped if id(c) in position]
         for index, cell in enumerate(executed.cells):
             for out in cell.get("outputs", []):
                 if out.get("output_type") == "error" and index not in timed_out:
                     problems.append(CellProblem(index, "error", out.get("ename", ""), out.get("evalue", "")))
                     break
         problems += [CellProblem(i, "timeout", TIMEOUT_ENAME) for i in sorted(timed_out)]
-        problems += [CellProblem(i, "skipped") for i in self.client.skipped]
+        problems += [CellProblem(i, "skipped") for i in skipped]
         if alive and not self.kernel_alive():
             alive = False
         if not alive:

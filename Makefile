@@ -1,0 +1,39 @@
+# Two commands: `make demo` (the main job) and `make test`. Each bootstraps what it needs:
+# uv (pinned, from PyPI) into .tools/, then .venv/ from the lock file uv.lock.
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_PROGRESS := 1
+
+.PHONY: demo test lock release check-release setup clean
+
+setup: $(VENV)/.synced
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+demo: $(VENV)/.synced
+	$(VENV)/bin/autograder demo
+
+test: $(VENV)/.synced
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+release: $(VENV)/.synced
+	$(VENV)/bin/autograder release linreg
+
+check-release: $(VENV)/.synced
+	$(VENV)/bin/autograder release linreg --check
+
+# Re-resolve the lock after editing pyproject.toml dependencies.
+lock: $(UV)
+	$(UV) lock --python $(PYTHON)
+
+clean:
+	rm -rf $(VENV) .tools demo

@@ -1,0 +1,38 @@
+"""Shared fixtures. Everything the tests write goes under pytest's temporary folders."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograder.config import GradingConfig
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Short limits keep the never-finishing demo submission quick; everything else runs as in production.
+FAST = GradingConfig(cell_timeout=3, notebook_timeout=25, call_timeout=3, workers=2)
+
+
+def copy_course(dest: Path) -> Path:
+    """A copy of the course folder (sources, releases, config); lab content stays in the package."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("source", "release"):
+        shutil.copytree(REPO / name, dest / name)
+    shutil.copy2(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
+    return dest
+
+
+@pytest.fixture(scope="session")
+def course(tmp_path_factory) -> Path:
+    return copy_course(tmp_path_factory.mktemp("course"))
+
+
+@pytest.fixture(scope="session")
+def demo(course, tmp_path_factory):
+    """The demo class for Lab 1, built and graded once (seeded) for every test that reads it."""
+    from autograder.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo")
+    return run_demo(lab_name="linreg", out=out, course_root=course, config=FAST)

@@ -1,0 +1,144 @@
+"""Grading Lab 1 end to end: real kernels, real papermill runs, the hidden suite."""
+
+import csv
+import json
+import shutil
+
+import nbformat
+import pytest
+
+from autograder.course import load_lab
+from autograder.demo import build_submission, load_demo_class
+from autograder.grade import grade_class
+from autograder.labs.linreg.demo import STUDENTS
+
+from conftest import FAST
+
+pytestmark = pytest.mark.slow
+
+RESULT_KEYS = {"schema", "student", "lab", "notebook", "status", "message", "score", "max_score",
+               "manual_max_score", "seed", "functions", "tests", "execution", "notes", "grader_errors",
+               "timings", "environment", "submission_sha256", "started_at", "finished_at"}
+TEST_KEYS = {"name", "function", "points", "max_points", "status", "message", "values", "seconds"}
+
+
+def by_student(demo):
+    return {r["student"]: r for r in demo.grading.results}
+
+
+def test_reference_scores_full_marks(demo):
+    ada = by_student(demo)["ada"]
+    assert ada["status"] == "graded" and ada["message"] == ""
+    assert ada["score"] == ada["max_score"] == 22.0
+    assert all(t["status"] == "passed" for t in ada["tests"])
+
+
+def test_blank_release_scores_zero_without_crashing(demo):
+    dirac = by_student(demo)["dirac"]
+    assert dirac["status"] == "graded"
+    assert dirac["score"] == 0.0
+    assert {t["status"] for t in dirac["tests"]} <= {"error", "failed"}
+    first = dirac["tests"][0]
+    assert first["message"] == "predict raised NotImplementedError (line 4 of its cell)"
+
+
+@pytest.mark.parametrize("student", [s for s, spec in STUDENTS.items() if isinstance(spec["loses"], dict)])
+def test_each_seeded_mistake_loses_exactly_its_functions_points(demo, student):
+    result = by_student(demo)[student]
+    lost = {name: f["max_points"] - f["points"] for name, f in result["functions"].items()
+            if f["points"] != f["max_points"]}
+    assert lost == {k: float(v) for k, v in STUDENTS[student]["loses"].items()}
+    assert result["score"] == 22.0 - sum(lost.values())
+
+
+def test_failure_messages_speak_to_the_student(demo):
+    results = by_student(demo)
+    bohr = {t["name"]: t for t in results["bohr"]["tests"]}
+    assert bohr["test_gradient_single_star_and_integers"]["message"] == (
+        "compute_gradient([2], [5], w=1, b=1) (one star, integers)[0] (dj_dw) returned -8; expected -4 "
+        "(exactly 2 times the expected value)")
+    euler = {t["name"]: t for t in results["euler"]["tests"]}
+    assert euler["test_gradient_loop_single_star"]["message"] == (
+        "compute_gradient_loop raised IndexError: index 1 is out of bounds for axis 0 with size 1 (line 6 of its cell)")
+    fermi = {t["name"]: t for t in results["fermi"]["tests"]}
+    assert fermi["test_gd_calls_compute_gradient_each_iteration"]["status"] == "timeout"
+    assert fermi["test_gd_calls_compute_gradient_each_iteration"]["message"] == (
+        "gradient_descent did not return within 3 s (an infinite loop, or far too much work?)")
+    assert fermi["test_gd_update_rule"]["message"] == (
+        "gradient_descent did not return within 3 s in an earlier test; not called again")
+
+
+def test_never_ending_notebook_is_bounded_and_reported(demo):
+    fermi = by_student(demo)["fermi"]
+    kinds = [p["kind"] for p in fermi["execution"]["problems"]]
+    assert "timeout" in kinds
+    assert fermi["timings"]["execute"] < FAST.notebook_timeout + 10
+    assert "ran out of time" in fermi["message"]
+
+
+def test_result_json_schema(demo):
+    for result in demo.grading.results:
+        on_disk = json.loads((demo.grading.out / result["student"] / "linreg" / "result.json").read_text())
+        assert set(on_disk) == RESULT_KEYS
+        assert on_disk["seed"] == demo.grading.seed
+        assert on_disk["max_score"] == 22.0 and on_disk["manual_max_score"] == 4.0
+        assert len(on_disk["tests"]) == 17
+        for test in on_disk["tests"]:
+            assert set(test) == TEST_KEYS
+            assert test["points"] in (0.0, test["max_points"])
+        assert on_disk["score"] == sum(t["points"] for t in on_disk["tests"])
+        assert set(on_disk["timings"]) >= {"load", "restore", "execute", "judge", "total"}
+        assert on_disk["environment"]["numpy"] and on_disk["environment"]["python"]
+        executed = nbformat.read(str(demo.grading.out / result["student"] / "linreg" / "linreg.ipynb"), as_version=4)
+        assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
+
+
+def test_grades_csv_has_one_row_per_student(demo):
+    rows = list(csv.DictReader(demo.grading.grades_csv.open()))
+    assert [r["student"] for r in rows] == sorted(STUDENTS)
+    ada = next(r for r in rows if r["student"] == "ada")
+    assert (ada["score"], ada["max_score"], ada["gradient_descent"]) == ("22", "22", "5")
+    bohr = next(r for r in rows if r["student"] == "bohr")
+    assert (bohr["score"], bohr["compute_gradient"]) == ("18", "0")
+
+
+def test_bad_files_become_result_rows_and_resume_skips_finished_work(course, tmp_path):
+    lab = load_lab("linreg", course)
+    subs = tmp_path / "submitted"
+    good = subs / "good" / "linreg"
+    good.mkdir(parents=True)
+    nbformat.write(build_submission(lab, load_demo_class(lab)["ada"]["answers"]), str(good / "linreg.ipynb"))
+    (subs / "broken" / "linreg").mkdir(parents=True)
+    (subs / "broken" / "linreg" / "linreg.ipynb").write_text("not json")
+    (subs / "absent" / "linreg").mkdir(parents=True)
+    out = tmp_path / "out"
+
+    first = grade_class("linreg", submissions=subs, out=out, seed=7, course_root=course, config=FAST)
+    rows = {r["student"]: r for r in first.results}
+    assert (rows["good"]["status"], rows["good"]["score"]) == ("graded", 22.0)
+    assert (rows["broken"]["status"], rows["broken"]["score"]) == ("invalid", 0.0)
+    assert rows["broken"]["message"] == "linreg.ipynb is not valid JSON (line 1, column 1): was it saved from Jupyter?"
+    assert (rows["absent"]["status"], rows["absent"]["message"]) == ("missing", "no linreg.ipynb was submitted")
+    assert first.graded == 3 and first.reused == 0
+
+    again = grade_class("linreg", submissions=subs, out=out, seed=8, course_root=course, config=FAST)
+    assert again.reused == 3 and again.graded == 0
+    assert {r["student"]: r["seed"] for r in again.results}["good"] == 7
+
+    one = grade_class("linreg", submissions=subs, out=out, seed=9, student="good", force=True,
+                      course_root=course, config=FAST)
+    assert [r["student"] for r in one.results] == ["good"] and one.graded == 1
+    assert one.results[0]["seed"] == 9 and one.results[0]["score"] == 22.0
+    rows = list(csv.DictReader((out / "grades.csv").open()))
+    assert sorted(r["student"] for r in rows) == ["absent", "broken", "good"]
+
+
+def test_same_seed_same_values(course, demo, tmp_path):
+    subs = tmp_path / "submitted"
+    shutil.copytree(demo.submissions / "curie", subs / "curie")
+    again = grade_class("linreg", submissions=subs, out=tmp_path / "out", seed=demo.grading.seed,
+                        course_root=course, config=FAST)
+    first = by_student(demo)["curie"]
+    second = again.results[0]
+    assert [t["values"] for t in second["tests"]] == [t["values"] for t in first["tests"]]
+    assert [t["message"] for t in second["tests"]] == [t["message"] for t in first["tests"]]
