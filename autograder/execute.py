@@ -29,6 +29,11 @@ from .errors import GraderFault
 log = logging.getLogger(__name__)
 
 ENGINE_NAME = "autograder"
+
+# nbclient logs every cell timeout at ERROR; those are the student's, recorded in the result,
+# and must not scroll past the instructor as if the grader had failed.
+_nbclient_log = logging.getLogger("autograder.execute.nbclient")
+_nbclient_log.setLevel(logging.CRITICAL)
 TIMEOUT_ENAME = "CellTimeoutError"
 
 
@@ -118,7 +123,7 @@ def _engine_class():
                                      session=None, **kwargs):
             kwargs.pop("input_path", None)
             client = _client_class()(
-                nb_man, deadline=session.deadline, kernel_name=kernel_name, log=log,
+                nb_man, deadline=session.deadline, kernel_name=kernel_name, log=_nbclient_log,
                 startup_timeout=start_timeout, timeout_func=session.cell_timeout_for,
                 allow_errors=True, interrupt_on_timeout=True,
                 error_on_timeout={"ename": TIMEOUT_ENAME,

@@ -142,3 +142,22 @@ def test_same_seed_same_values(course, demo, tmp_path):
     second = again.results[0]
     assert [t["values"] for t in second["tests"]] == [t["values"] for t in first["tests"]]
     assert [t["message"] for t in second["tests"]] == [t["message"] for t in first["tests"]]
+
+
+def test_reference_module_itself_scores_full_marks(course, tmp_path):
+    """The hidden suite agrees with the reference: its own code, pasted into the answer cells, gets 22/22."""
+    import inspect
+
+    from autograder.judge import load_reference
+
+    lab = load_lab("linreg", course)
+    reference = load_reference(lab)
+    answers = {f.name: inspect.getsource(getattr(reference, f.name)) for f in lab.functions}
+    folder = tmp_path / "submitted" / "reference" / "linreg"
+    folder.mkdir(parents=True)
+    nbformat.write(build_submission(lab, answers), str(folder / "linreg.ipynb"))
+    graded = grade_class("linreg", submissions=tmp_path / "submitted", out=tmp_path / "out", course_root=course,
+                         config=FAST)
+    result = graded.results[0]
+    assert [t["name"] for t in result["tests"] if t["status"] != "passed"] == []
+    assert result["score"] == 22.0

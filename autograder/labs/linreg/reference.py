@@ -25,6 +25,16 @@ def compute_cost(x, y, w, b):
     return float(np.sum(err**2) / (2 * x.shape[0]))
 
 
+def compute_gradient_loop(x, y, w, b):
+    m = len(x)
+    dj_dw = dj_db = 0.0
+    for i in range(m):
+        err = w * float(x[i]) + b - float(y[i])
+        dj_dw += err * float(x[i])
+        dj_db += err
+    return dj_dw / m, dj_db / m
+
+
 def compute_gradient(x, y, w, b):
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
