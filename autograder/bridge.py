@@ -142,7 +142,13 @@ class CallProblem(Exception):
 
 
 class StudentRaised(CallProblem):
+    """The student's function raised; ``ename`` is the exception's type name ("" if unknown)."""
+
     status = "error"
+
+    def __init__(self, message: str, *, function: str, ename: str = ""):
+        super().__init__(message, function=function)
+        self.ename = ename
 
 
 class MissingFunction(CallProblem):
@@ -358,7 +364,7 @@ class KernelBridge:
             where = f" (line {payload['line']} of its cell)" if payload.get("line") else ""
             evalue = f": {payload['evalue']}" if payload.get("evalue") else ""
             raise StudentRaised(f"{function} raised {payload.get('ename')}{evalue}{where}",
-                                function=function)
+                                function=function, ename=str(payload.get("ename", "")))
         try:
             value = decode(payload.get("value"))
             spied = {name: [{"args": decode(r.get("args", [])), "result": decode(r.get("result"))}
