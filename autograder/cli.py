@@ -96,18 +96,46 @@ def cmd_grade(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import run_demo
+    from .demo import demo_labs, run_demo
 
-    print(f"autograder demo: releasing {args.lab}, building a demo class, grading it "
-          "(one submission never finishes, so this takes about a minute and a half)", file=sys.stderr)
-    report = run_demo(lab_name=args.lab, out=args.out, workers=args.workers, course_root=args.course,
-                      on_progress=_progress(sys.stderr))
-    state = "updated" if report.release.changed else "current"
-    print(f"release:     {report.release.path} ({state}, leak-free)")
-    print(f"submissions: {report.submissions}")
-    print()
-    _print_grading(report.grading, about=report.about)
-    return _grader_error_exit(report.grading)
+    labs = [args.lab] if args.lab else demo_labs(args.course)
+    print(f"autograder demo: for each lab ({', '.join(labs)}): release it, build a demo class, grade it. "
+          "Lab 1's class has a submission that never finishes, so the whole demo takes about three minutes.",
+          file=sys.stderr)
+    status = 0
+    for name in labs:
+        print(f"\n== {name} ==", file=sys.stderr)
+        report = run_demo(lab_name=name, out=args.out / name, workers=args.workers, course_root=args.course,
+                          on_progress=_progress(sys.stderr))
+        state = "updated" if report.release.changed else "current"
+        print(f"\n== {name} ==")
+        print(f"release:     {report.release.path} ({state}, leak-free)")
+        print(f"submissions: {report.submissions}")
+        print()
+        _print_grading(report.grading, about=report.about)
+        status = max(status, _grader_error_exit(report.grading))
+    return status
+
+
+def cmd_validate(args) -> int:
+    from .validate import validate_notebook
+
+    report = validate_notebook(args.notebook, lab_name=args.lab, course_root=args.course)
+    labels = {"passed": "ok", "failed": "FAILED", "not_attempted": "not attempted", "timeout": "TIMED OUT",
+              "not_run": "NOT RUN"}
+    print(f"{report.notebook.name}: {report.title}")
+    width = max(len(c.function) for c in report.checks)
+    for check in report.checks:
+        detail = f"  {check.message}" if check.message else ""
+        print(f"  {check.function:<{width}}  {labels[check.status]}{detail}")
+    for problem in report.other_problems:
+        print(f"  other: {problem}")
+    for note in report.notes:
+        print(f"  note: {note}")
+    passing = sum(c.status == "passed" for c in report.checks)
+    print(f"{passing} of {len(report.checks)} functions pass their visible checks. "
+          "These are sanity checks; the grade comes from hidden tests.")
+    return 0 if report.passed else 1
 
 
 def cmd_labs(args) -> int:
@@ -154,11 +182,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("demo", help="the main job: release, build a demo class, grade it, show the table")
-    p.add_argument("--lab", default="linreg")
-    p.add_argument("--out", type=Path, default=Path("demo"), help="demo folder (default: ./demo)")
+    p.add_argument("--lab", default=None, help="only this lab (default: every lab with a demo class)")
+    p.add_argument("--out", type=Path, default=Path("demo"), help="demo folder (default: ./demo/<lab>)")
     p.add_argument("--workers", type=int, default=None)
     course_option(p)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("validate", help="run a notebook and its visible checks (for students; no hidden tests)")
+    p.add_argument("notebook", type=Path)
+    p.add_argument("--lab", default=None, help="the lab (default: recognised from the notebook's cells)")
+    course_option(p)
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("labs", help="list the course's labs")
     course_option(p)

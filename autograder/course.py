@@ -40,6 +40,7 @@ class Lab:
     reference: Path
     functions: tuple[GradedFunction, ...] = field(default=())
     manual_points: float = 0.0
+    parameterized: bool = False
 
     @property
     def source_dir(self) -> Path:
@@ -134,7 +135,8 @@ def load_lab(name: str, course_root: Path | None = None) -> Lab:
     notebook = spec.get("notebook", f"{name}.ipynb")
     lab = Lab(name=name, title=spec.get("title", name), course_root=root, notebook=notebook,
               content_dir=content, suite=content / spec.get("suite", f"test_{name}.py"),
-              reference=content / spec.get("reference", "reference.py"))
+              reference=content / spec.get("reference", "reference.py"),
+              parameterized=bool(spec.get("parameterized", False)))
     for path, what in ((lab.source_notebook, "source notebook"), (lab.suite, "hidden suite"),
                        (lab.reference, "reference solution")):
         if not path.is_file():

@@ -30,6 +30,14 @@ class DemoReport:
     about: dict[str, str]
 
 
+def demo_labs(course_root: Path | None = None) -> list[str]:
+    """The labs of the course that ship a demo class."""
+    from .course import LABS_DIR, find_course_root, list_labs
+
+    root = find_course_root() if course_root is None else course_root
+    return [name for name in list_labs(root) if (LABS_DIR / name / "demo.py").is_file()]
+
+
 def load_demo_class(lab: Lab) -> dict:
     path = lab.content_dir / "demo.py"
     if not path.is_file():
@@ -51,16 +59,25 @@ def solutions(lab: Lab) -> dict[str, str]:
     return found
 
 
-def build_submission(lab: Lab, answers: dict[str, str] | None) -> nbformat.NotebookNode:
-    """The release notebook, filled with the solutions and then ``answers``; ``None`` leaves it blank."""
+def build_submission(lab: Lab, answers: dict[str, str] | None,
+                     insert_after: dict[str, str] | None = None) -> nbformat.NotebookNode:
+    """The release notebook, filled with the solutions and then ``answers``; ``None`` leaves it blank.
+
+    ``insert_after`` maps a grade id to the source of a new code cell the student added after it.
+    """
     nb = copy.deepcopy(nbformat.read(str(lab.release_notebook), as_version=4))
     if answers is None:
         return nb
     filled = {**solutions(lab), **{k: v.strip("\n") for k, v in answers.items()}}
+    cells = []
     for cell in nb.cells:
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if cell.cell_type == "code" and gid in filled and cell.metadata["nbgrader"].get("solution"):
             cell.source = filled[gid]
+        cells.append(cell)
+        if insert_after and gid in insert_after:
+            cells.append(nbformat.v4.new_code_cell(insert_after[gid]))
+    nb.cells = cells
     return nb
 
 
@@ -69,7 +86,8 @@ def build_class(lab: Lab, dest: Path, students: dict) -> dict[str, str]:
     for student, spec in students.items():
         folder = dest / student / lab.name
         folder.mkdir(parents=True, exist_ok=True)
-        nbformat.write(build_submission(lab, spec["answers"]), str(folder / lab.notebook))
+        nb = build_submission(lab, spec["answers"], spec.get("insert_after"))
+        nbformat.write(nb, str(folder / lab.notebook))
     return {student: spec["about"] for student, spec in students.items()}
 
 

@@ -191,8 +191,13 @@ class KernelSession:
             "JUPYTER_PLATFORM_DIRS": "1",
         }
 
-    def run(self, nb: nbformat.NotebookNode, *, partial_path: Path | None = None) -> Execution:
-        """Execute ``nb`` with papermill; return it executed, with its problems listed."""
+    def run(self, nb: nbformat.NotebookNode, *, partial_path: Path | None = None,
+            parameters: dict | None = None) -> Execution:
+        """Execute ``nb`` with papermill; return it executed, with its problems listed.
+
+        Args:
+            parameters: papermill parameters, injected after the cell tagged ``parameters``.
+        """
         import papermill
         from nbclient.exceptions import DeadKernelError
 
@@ -203,7 +208,7 @@ class KernelSession:
         alive = True
         try:
             papermill.execute_notebook(
-                nb, str(partial_path) if partial_path else None,
+                nb, str(partial_path) if partial_path else None, parameters=parameters or None,
                 engine_name=ENGINE_NAME, kernel_name=self.config.kernel_name,
                 progress_bar=False, request_save_on_cell_execute=partial_path is not None,
                 start_timeout=self.config.startup_timeout, session=self)

@@ -25,7 +25,7 @@ from .config import GradingConfig, load_config
 from .course import Lab, load_lab
 from .errors import CourseError, GraderFault, SubmissionError
 from .execute import KernelSession
-from .judge import judge
+from .judge import hidden_parameters, judge
 from .load import Submission, file_digest, load_notebook
 from .record import GRADED, GRADER_ERROR, build_result, now, read_result, write_json, write_notebook
 from .report import write_grades
@@ -128,18 +128,20 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
     restored = restore(nb, template)
     lap("restore")
 
+    parameters = hidden_parameters(lab, seed)
     partial = folder / f".partial.{sub.notebook}"
     folder.mkdir(parents=True, exist_ok=True)
     try:
         with KernelSession(config, data_dir=lab.release_dir) as session:
-            execution = session.run(restored.notebook, partial_path=partial)
+            execution = session.run(restored.notebook, partial_path=partial, parameters=parameters)
             lap("execute")
             write_notebook(folder / sub.notebook, execution.notebook)
             bridge = KernelBridge(session.connection_info(), interrupt=session.interrupt,
                                   is_alive=session.kernel_alive, call_timeout=config.call_timeout,
                                   max_payload_mb=config.max_payload_mb)
             try:
-                judgement = judge(lab, bridge, seed=seed, sources=answer_sources(restored.notebook))
+                judgement = judge(lab, bridge, seed=seed, sources=answer_sources(restored.notebook),
+                                  notebook=execution.notebook, parameters=parameters)
             finally:
                 bridge.close()
             lap("judge")
@@ -154,7 +156,8 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
 
     execution_info = {"cells": len(execution.notebook.cells),
                       "problems": [p.as_dict() for p in execution.problems],
-                      "kernel_alive": execution.kernel_alive, "calls": judgement.calls}
+                      "kernel_alive": execution.kernel_alive, "calls": judgement.calls,
+                      "parameters": parameters}
     message = "; ".join(filter(None, [execution.summary()]))
     timings["record"] = 0.0
     timings["total"] = time.monotonic() - t0

@@ -33,6 +33,17 @@ log = logging.getLogger(__name__)
 _reference_cache: dict[str, ModuleType] = {}
 
 
+def hidden_parameters(lab: Lab, seed: int) -> dict:
+    """The papermill parameters a parameterized lab is graded with, drawn from the run's seed."""
+    if not lab.parameterized:
+        return {}
+    reference = load_reference(lab)
+    if not hasattr(reference, "hidden_parameters"):
+        raise CourseError(f"lab {lab.name} is parameterized but its reference has no hidden_parameters(rng)",
+                          lab=lab.name)
+    return dict(reference.hidden_parameters(np.random.default_rng([seed, zlib.crc32(b"parameters")])))
+
+
 def load_reference(lab: Lab) -> ModuleType:
     """Import the lab's reference solution (once per process)."""
     key = str(lab.reference)
@@ -88,9 +99,13 @@ class Judgement:
 
 
 class _JudgePlugin:
-    def __init__(self, lab: Lab, bridge: KernelBridge, seed: int, sources: dict[str, str]):
+    def __init__(self, lab: Lab, bridge: KernelBridge, seed: int, sources: dict[str, str],
+                 notebook=None, parameters: dict | None = None):
         self.lab = lab
         self.sources = dict(sources)
+        # Underscored: pytest collects this object's attributes, and the fixtures carry the plain names.
+        self._notebook = notebook
+        self._parameters = dict(parameters or {})
         self.bridge = bridge
         self.seed = seed
         self.reference = load_reference(lab)
@@ -113,6 +128,16 @@ class _JudgePlugin:
     def student_source(self):
         """The source of each answer cell, by its grade id (read from the notebook, never run here)."""
         return dict(self.sources)
+
+    @pytest.fixture
+    def executed(self):
+        """The executed notebook as data (outputs included); nothing in it is run here."""
+        return self._notebook
+
+    @pytest.fixture
+    def parameters(self):
+        """The papermill parameters the grader injected (parameterized labs)."""
+        return dict(self._parameters)
 
     @pytest.fixture
     def ref(self):
@@ -179,14 +204,15 @@ class _JudgePlugin:
             self.grader_errors.append(f"{item.name}: {type(exc).__name__}: {exc}\n{detail}")
 
 
-def judge(lab: Lab, bridge: KernelBridge, *, seed: int, sources: dict[str, str] | None = None) -> Judgement:
+def judge(lab: Lab, bridge: KernelBridge, *, seed: int, sources: dict[str, str] | None = None,
+          notebook=None, parameters: dict | None = None) -> Judgement:
     """Run the lab's hidden suite against ``bridge``; return one outcome per hidden test.
 
     Raises:
         CourseError: the hidden suite is broken (does not collect, or its points disagree
             with the notebook's), which no submission can be graded against.
     """
-    plugin = _JudgePlugin(lab, bridge, seed, sources or {})
+    plugin = _JudgePlugin(lab, bridge, seed, sources or {}, notebook, parameters)
     args = [str(lab.suite), "-q", "-s", "-p", "no:cacheprovider", "-p", "no:stepwise",
             "--import-mode=importlib", "-c", os.devnull, f"--rootdir={lab.content_dir}",
             "-W", "ignore::pytest.PytestAssertRewriteWarning"]

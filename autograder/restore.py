@@ -98,7 +98,22 @@ def use_template_kernel(nb, template, notes) -> None:
         nb.metadata["kernelspec"] = copy.deepcopy(wanted)
 
 
-PASSES: list[Callable] = [clear_outputs, restore_protected_cells, reinsert_deleted_cells, use_template_kernel]
+def keep_parameters_tag(nb, template, notes) -> None:
+    """papermill injects the grader's parameters after the cell tagged ``parameters``; a student
+    who dropped the tag would have their own values silently override the grader's."""
+    tagged = {_gid(c) for c in template.cells if "parameters" in c.get("metadata", {}).get("tags", [])}
+    for cell in nb.cells:
+        tags = cell.setdefault("metadata", {}).get("tags", [])
+        if _gid(cell) in tagged and "parameters" not in tags:
+            cell.metadata["tags"] = [*tags, "parameters"]
+            notes.append(f"re-tagged cell {_gid(cell)} as the parameters cell")
+        elif _gid(cell) not in tagged and "parameters" in tags:
+            cell.metadata["tags"] = [t for t in tags if t != "parameters"]
+            notes.append("removed a parameters tag from a cell that is not the lab's parameters cell")
+
+
+PASSES: list[Callable] = [clear_outputs, restore_protected_cells, reinsert_deleted_cells, keep_parameters_tag,
+                          use_template_kernel]
 
 
 def restore(nb: nbformat.NotebookNode, template: nbformat.NotebookNode) -> Restoration:

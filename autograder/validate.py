@@ -1,0 +1,135 @@
+"""``autograder validate NOTEBOOK``: the student's check before submitting.
+
+Runs the notebook as the grader would (protected cells restored, fresh kernel, the same time
+limits) and reports the visible checks under each function. No hidden test is run or shipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import GradingConfig, load_config
+from .course import Lab, find_course_root, list_labs, load_lab
+from .errors import CourseError, SubmissionError
+from .execute import TIMEOUT_ENAME, KernelSession
+from .grade import release_template
+from .load import load_notebook
+from .restore import restore
+
+
+@dataclass
+class FunctionCheck:
+    function: str
+    status: str  # "passed", "failed", "not_attempted", "timeout", "not_run"
+    message: str = ""
+
+
+@dataclass
+class ValidationReport:
+    lab: str
+    title: str
+    notebook: Path
+    checks: list[FunctionCheck]
+    other_problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.status == "passed" for c in self.checks)
+
+
+def _gid(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _error(cell) -> dict | None:
+    return next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+
+
+def _describe(error: dict) -> str:
+    value = (error.get("evalue") or "").strip().splitlines()
+    return f"{error.get('ename')}: {value[0]}" if value else str(error.get("ename"))
+
+
+def identify_lab(path: Path, course_root: Path) -> str:
+    """The lab whose release shares cell ids with the notebook (or whose notebook name matches)."""
+    import json
+
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+        ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells if isinstance(c, dict)}
+    except (OSError, ValueError, AttributeError):
+        ids = set()
+    best, overlap = None, 0
+    for name in list_labs(course_root):
+        lab = load_lab(name, course_root)
+        if not lab.release_notebook.is_file():
+            continue
+        _, template_ids = release_template(lab)
+        shared = len(ids & template_ids)
+        if shared > overlap or (shared == overlap and path.name == lab.notebook and best is None):
+            best, overlap = name, shared
+    if best is None:
+        raise CourseError(f"cannot tell which lab {path.name} belongs to: pass --lab")
+    return best
+
+
+def validate_notebook(path: Path, *, lab_name: str | None = None, course_root: Path | None = None,
+                      config: GradingConfig | None = None) -> ValidationReport:
+    """Run ``path`` and its visible checks; say per graded function whether they pass.
+
+    Raises:
+        SubmissionError: the file is not a readable notebook of the lab.
+        CourseError: the lab cannot be found.
+    """
+    path = Path(path)
+    root = Path(course_root) if course_root else find_course_root(path.parent)
+    if not path.is_file():
+        raise SubmissionError(f"{path} does not exist", status="missing", notebook=path.name)
+    lab: Lab = load_lab(lab_name or identify_lab(path, root), root)
+    config = config or load_config(root)
+    template, template_ids = release_template(lab)
+    nb = load_notebook(path, lab=lab.name, template_ids=set(template_ids))
+    restored = restore(nb, template)
+    notes = [n.replace("restored", "will restore").replace("re-inserted", "will re-insert") for n in restored.notes]
+    with KernelSession(config, data_dir=path.parent) as session:
+        execution = session.run(restored.notebook)
+    cells = execution.notebook.cells
+    by_id = {}
+    for index, cell in enumerate(cells):
+        by_id.setdefault(_gid(cell), (index, cell))
+    timed_out = {p.cell for p in execution.problems if p.kind in ("timeout", "skipped")}
+    checks = []
+    accounted = set()
+    for function in lab.functions:
+        answer = by_id.get(function.name)
+        test = by_id.get(function.test_cell)
+        accounted |= {answer[0] if answer else None, test[0] if test else None}
+        answer_error = _error(answer[1]) if answer else None
+        if answer is None:
+            checks.append(FunctionCheck(function.name, "failed", "its answer cell is missing"))
+        elif answer_error and answer_error.get("ename") == "NotImplementedError":
+            checks.append(FunctionCheck(function.name, "not_attempted", "still raises NotImplementedError"))
+        elif answer[0] in timed_out or (test and test[0] in timed_out):
+            checks.append(FunctionCheck(function.name, "timeout", "ran out of time (an infinite loop?)"))
+        elif answer_error:
+            checks.append(FunctionCheck(function.name, "failed", f"its cell raised {_describe(answer_error)}"))
+        elif test is None or test[1].get("execution_count") is None and not test[1].get("outputs"):
+            checks.append(FunctionCheck(function.name, "not_run", "its visible checks did not run"))
+        elif _error(test[1]):
+            error = _error(test[1])
+            status = "not_attempted" if error.get("ename") == "NotImplementedError" else "failed"
+            checks.append(FunctionCheck(function.name, status, _describe(error)))
+        else:
+            checks.append(FunctionCheck(function.name, "passed"))
+    others = []
+    for problem in execution.problems:
+        if problem.cell in accounted:
+            continue
+        if problem.kind == "error" and problem.ename != TIMEOUT_ENAME:
+            others.append(f"cell {problem.cell} raised {problem.ename}: {problem.evalue.splitlines()[0] if problem.evalue else ''}".rstrip(": "))
+        elif problem.kind in ("timeout", "skipped", "kernel_died"):
+            others.append(f"cell {problem.cell}: {problem.kind.replace('_', ' ')}")
+    return ValidationReport(lab=lab.name, title=lab.title, notebook=path, checks=checks,
+                            other_problems=others, notes=notes)
