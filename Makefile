@@ -25,11 +25,13 @@ demo: $(VENV)/.synced
 test: $(VENV)/.synced
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
+LABS := linreg polyreg cloud
+
 release: $(VENV)/.synced
-	$(VENV)/bin/autograder release linreg
+	for lab in $(LABS); do $(VENV)/bin/autograder release $$lab || exit 1; done
 
 check-release: $(VENV)/.synced
-	$(VENV)/bin/autograder release linreg --check
+	for lab in $(LABS); do $(VENV)/bin/autograder release $$lab --check || exit 1; done
 
 # Re-resolve the lock after editing pyproject.toml dependencies.
 lock: $(UV)
