@@ -41,6 +41,8 @@ class GradingConfig:
         "help": "Submissions graded at once, each in its own worker process and kernel."})
     kernel_name: str = field(default="python3", metadata={
         "help": "Jupyter kernel that runs student notebooks (the notebook's own choice is ignored)."})
+    prewarm: bool = field(default=True, metadata={
+        "help": "Launch the next submission's kernel while the current one is graded (each kernel is still fresh)."})
     max_payload_mb: float = field(default=64.0, metadata={
         "help": "Largest value (in MB of JSON) a student function may return to the judge."})
 
@@ -57,7 +59,17 @@ class GradingConfig:
 
 
 def _coerce(name: str, raw: Any, target: type | str) -> Any:
-    kind = {"float": float, "int": int, "str": str}.get(target if isinstance(target, str) else target.__name__)
+    kind = {"float": float, "int": int, "str": str, "bool": bool}.get(
+        target if isinstance(target, str) else target.__name__)
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, got {raw!r}", field=name)
     try:
         if kind is int and isinstance(raw, float) and not raw.is_integer():
             raise ValueError

@@ -123,7 +123,7 @@ def _engine_class():
                                      session=None, **kwargs):
             kwargs.pop("input_path", None)
             client = _client_class()(
-                nb_man, deadline=session.deadline, kernel_name=kernel_name, log=_nbclient_log,
+                nb_man, km=session.km, deadline=session.deadline, kernel_name=kernel_name, log=_nbclient_log,
                 startup_timeout=start_timeout, timeout_func=session.cell_timeout_for,
                 allow_errors=True, interrupt_on_timeout=True,
                 error_on_timeout={"ename": TIMEOUT_ENAME,
@@ -131,11 +131,9 @@ def _engine_class():
                                   "traceback": []},
                 log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
                 **kwargs)
+            client.kc = session.kc  # already connected and ready: nbclient skips its own start
             session.client = client
-            # The kernel's own stdout/stderr (not the notebook's outputs, which travel as messages)
-            # would otherwise land on the grader's terminal.
-            return client.execute(cleanup_kc=False, cwd=str(session.workdir), env=session.kernel_env(),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return client.execute(cleanup_kc=False)
 
     return GradingEngine
 
@@ -147,16 +145,60 @@ def _register_engine() -> None:
         papermill_engines.register(ENGINE_NAME, _engine_class())
 
 
+# Imported by every kernel as it boots, before it is needed: the notebook's own `import numpy`
+# then costs nothing. Only the module cache is warmed; the student's namespace stays empty.
+PRELOAD = ("numpy", "matplotlib", "matplotlib.pyplot", "matplotlib_inline.backend_inline")
+PRELOAD_LINE = ("import importlib as _ag_il\n"
+                f"for _ag_m in {PRELOAD!r}:\n"
+                "    try:\n        _ag_il.import_module(_ag_m)\n    except Exception:\n        pass\n"
+                "del _ag_il, _ag_m")
+
+
+_font_cache: Path | None = None
+
+
+def matplotlib_font_cache() -> Path | None:
+    """A folder holding matplotlib's font cache, built once per machine and matplotlib version.
+
+    Every kernel gets a private copy in its own fresh MPLCONFIGDIR: without one, matplotlib
+    rebuilds the cache (seconds) in every kernel; a shared writable one would let one
+    submission's kernel leave files for the next.
+    """
+    global _font_cache
+    if _font_cache is not None:
+        return _font_cache
+    try:
+        from importlib.metadata import version
+
+        folder = Path(tempfile.gettempdir()) / f"autograder-mpl-{os.getuid()}-{version('matplotlib')}"
+        if not list(folder.glob("fontlist-*.json")):
+            staging = Path(tempfile.mkdtemp(prefix="autograder-mpl-"))
+            subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], check=True, timeout=120,
+                           env={**os.environ, "MPLCONFIGDIR": str(staging)}, capture_output=True)
+            folder.mkdir(exist_ok=True)
+            for item in staging.glob("fontlist-*.json"):
+                shutil.copy2(item, folder / item.name)
+            shutil.rmtree(staging, ignore_errors=True)
+        _font_cache = folder
+    except Exception as exc:  # only a slower start: matplotlib builds its cache itself
+        log.warning("no matplotlib font cache: %s", exc)
+    return _font_cache
+
+
 class KernelSession:
     """One fresh kernel for one submission: run the notebook, then serve the judge, then die.
 
-    Use as a context manager; the kernel and its working folder are gone on exit.
+    The kernel process is launched when the session is entered (it boots on its own from then
+    on); ``wait_ready`` waits for it. Use as a context manager: the kernel and its working folder
+    are gone on exit.
     """
 
     def __init__(self, config: GradingConfig, *, data_dir: Path | None = None):
         self.config = config
         self.data_dir = data_dir
         self.client = None
+        self.km = None
+        self.kc = None
         self.deadline = 0.0
         self._tmp = None
         self.workdir: Path | None = None
@@ -169,10 +211,51 @@ class KernelSession:
             for item in self.data_dir.iterdir():
                 if item.is_file() and item.suffix != ".ipynb":
                     shutil.copy2(item, self.workdir / item.name)
+        mpl = Path(self._tmp) / "mpl"
+        mpl.mkdir()
+        cache = matplotlib_font_cache()
+        if cache is not None:
+            for item in cache.glob("fontlist-*.json"):
+                shutil.copy2(item, mpl / item.name)
+        try:
+            self._launch()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def _launch(self) -> None:
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        self.km = AsyncKernelManager(kernel_name=self.config.kernel_name)
+        try:
+            # The kernel's own stdout/stderr (not the notebook's outputs, which travel as
+            # messages) would otherwise land on the grader's terminal.
+            run_sync(self.km.start_kernel)(cwd=str(self.workdir), env=self.kernel_env(),
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                           extra_arguments=[f"--IPKernelApp.exec_lines={[PRELOAD_LINE]!r}"])
+        except Exception as exc:
+            raise GraderFault(f"the kernel {self.config.kernel_name!r} did not start: {exc}") from None
+
+    def wait_ready(self) -> float:
+        """Wait until the kernel answers; return the seconds waited."""
+        from jupyter_core.utils import run_sync
+
+        started = time.monotonic()
+        if self.kc is None:
+            self.kc = self.km.client()
+            self.kc.start_channels()
+            try:
+                run_sync(self.kc.wait_for_ready)(timeout=self.config.startup_timeout)
+            except Exception as exc:
+                raise GraderFault(f"the kernel did not become ready within {self.config.startup_timeout:g} s: "
+                                  f"{exc}") from None
+            self.kc.allow_stdin = False
+        return time.monotonic() - started
 
     def cell_timeout_for(self, cell) -> float:
         remaining = self.deadline - time.monotonic()
@@ -202,6 +285,7 @@ class KernelSession:
         from nbclient.exceptions import DeadKernelError
 
         _register_engine()
+        self.wait_ready()
         started = time.monotonic()
         self.deadline = started + self.config.notebook_timeout
         problems: list[CellProblem] = []
@@ -217,13 +301,9 @@ class KernelSession:
         except DeadKernelError:
             alive = False
         except RuntimeError as exc:
-            if self.client is None or self.client.kc is None:
-                raise GraderFault(f"the kernel did not start: {exc}") from None
+            if self.client is None:
+                raise GraderFault(f"papermill could not run the notebook: {exc}") from None
             alive = False
-        except Exception as exc:
-            if self.client is None or self.client.kc is None:
-                raise GraderFault(f"the kernel did not start: {type(exc).__name__}: {exc}") from None
-            raise
         if self.client is None:
             raise GraderFault("papermill returned without running the notebook")
         executed = self.client.nb
@@ -251,15 +331,15 @@ class KernelSession:
 
     # The judge's view of the kernel ---------------------------------------------------------
 
+    def _process(self):
+        return getattr(getattr(self.km, "provisioner", None), "process", None)
+
     @property
     def kernel_pid(self) -> int | None:
-        km = getattr(self.client, "km", None)
-        process = getattr(getattr(km, "provisioner", None), "process", None)
-        return getattr(process, "pid", None)
+        return getattr(self._process(), "pid", None)
 
     def kernel_alive(self) -> bool:
-        km = getattr(self.client, "km", None)
-        process = getattr(getattr(km, "provisioner", None), "process", None)
+        process = self._process()
         return process is not None and process.poll() is None
 
     def interrupt(self) -> None:
@@ -271,18 +351,66 @@ class KernelSession:
                 pass
 
     def connection_info(self) -> dict:
-        return self.client.km.get_connection_info(session=False)
+        return self.km.get_connection_info(session=False)
 
     def close(self) -> None:
-        client, self.client = self.client, None
-        if client is not None and getattr(client, "km", None) is not None:
+        from jupyter_core.utils import run_sync
+
+        self.client = None
+        kc, self.kc = self.kc, None
+        if kc is not None:
             try:
-                client._cleanup_kernel()
+                kc.stop_channels()
+            except Exception as exc:  # already closed
+                log.debug("kernel client: %s", exc)
+        km, self.km = self.km, None
+        if km is not None:
+            process = getattr(getattr(km, "provisioner", None), "process", None)
+            try:
+                run_sync(km.shutdown_kernel)(now=True)
             except Exception as exc:  # the kernel may already be gone
-                log.debug("kernel cleanup: %s", exc)
-                process = getattr(getattr(client.km, "provisioner", None), "process", None) if client.km else None
-                if process is not None and process.poll() is None:
-                    process.kill()
+                log.debug("kernel shutdown: %s", exc)
+            if process is not None and process.poll() is None:
+                process.kill()
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
+
+
+class KernelPool:
+    """Keeps one kernel booting ahead of need, so a submission rarely waits for a kernel start.
+
+    Each submission still gets a kernel no other submission has touched: the spare is a fresh
+    process with its own working folder, launched while the previous submission is graded.
+    """
+
+    def __init__(self, config: GradingConfig, *, data_dir: Path | None = None, warm: bool = True):
+        self.config = config
+        self.data_dir = data_dir
+        self.warm = warm
+        self._spare: KernelSession | None = None
+
+    def _new(self) -> KernelSession:
+        return KernelSession(self.config, data_dir=self.data_dir).__enter__()
+
+    def take(self) -> KernelSession:
+        """A launched session, never used before; the caller closes it."""
+        session, self._spare = self._spare, None
+        if session is None or not session.kernel_alive():
+            if session is not None:
+                session.close()
+            session = self._new()
+        return session
+
+    def prepare_next(self) -> None:
+        """Launch the next submission's kernel now (if warming is on)."""
+        if self.warm and self._spare is None:
+            try:
+                self._spare = self._new()
+            except GraderFault as exc:  # the next take() will try again and report it
+                log.warning("could not launch a spare kernel: %s", exc)
+
+    def close(self) -> None:
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.close()

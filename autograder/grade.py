@@ -8,6 +8,7 @@ batch.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import secrets
@@ -24,7 +25,7 @@ from .bridge import KernelBridge
 from .config import GradingConfig, load_config
 from .course import Lab, load_lab
 from .errors import CourseError, GraderFault, SubmissionError
-from .execute import KernelSession
+from .execute import KernelPool
 from .judge import hidden_parameters, judge
 from .load import Submission, file_digest, load_notebook
 from .record import GRADED, GRADER_ERROR, build_result, now, read_result, write_json, write_notebook
@@ -88,10 +89,12 @@ def find_submissions(submissions: Path, lab: Lab, student: str | None = None) ->
 
 
 def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingConfig, seed: int,
-                     force: bool = False) -> tuple[dict, bool]:
+                     force: bool = False, pool: KernelPool | None = None) -> tuple[dict, bool]:
     """Grade one submission and write its result; return ``(result, reused)``.
 
     A result already on disk for the same notebook bytes is reused unless ``force``.
+    ``pool`` supplies the kernel (and may launch the next one early); without it a kernel is
+    started for this submission alone.
     """
     started_at = now()
     t0 = time.monotonic()
@@ -131,20 +134,26 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
     parameters = hidden_parameters(lab, seed)
     partial = folder / f".partial.{sub.notebook}"
     folder.mkdir(parents=True, exist_ok=True)
+    own_pool = pool is None
+    if own_pool:
+        pool = KernelPool(config, data_dir=lab.release_dir, warm=False)
+    session = None
     try:
-        with KernelSession(config, data_dir=lab.release_dir) as session:
-            execution = session.run(restored.notebook, partial_path=partial, parameters=parameters)
-            lap("execute")
-            write_notebook(folder / sub.notebook, execution.notebook)
-            bridge = KernelBridge(session.connection_info(), interrupt=session.interrupt,
-                                  is_alive=session.kernel_alive, call_timeout=config.call_timeout,
-                                  max_payload_mb=config.max_payload_mb)
-            try:
-                judgement = judge(lab, bridge, seed=seed, sources=answer_sources(restored.notebook),
-                                  notebook=execution.notebook, parameters=parameters)
-            finally:
-                bridge.close()
-            lap("judge")
+        session = pool.take()
+        session.wait_ready()
+        lap("start")
+        pool.prepare_next()  # the next submission's kernel boots while this one runs
+        execution = session.run(restored.notebook, partial_path=partial, parameters=parameters)
+        lap("execute")
+        bridge = KernelBridge(session.connection_info(), interrupt=session.interrupt,
+                              is_alive=session.kernel_alive, call_timeout=config.call_timeout,
+                              max_payload_mb=config.max_payload_mb)
+        try:
+            judgement = judge(lab, bridge, seed=seed, sources=answer_sources(restored.notebook),
+                              notebook=execution.notebook, parameters=parameters)
+        finally:
+            bridge.close()
+        lap("judge")
     except GraderFault as exc:
         timings["total"] = time.monotonic() - t0
         result = build_result(status=GRADER_ERROR, message=str(exc), timings=timings,
@@ -153,27 +162,47 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
         return result, False
     finally:
         partial.unlink(missing_ok=True)
+        if session is not None:
+            session.close()
+        if own_pool:
+            pool.close()
+    lap("close")
+    write_notebook(folder / sub.notebook, execution.notebook)
 
     execution_info = {"cells": len(execution.notebook.cells),
                       "problems": [p.as_dict() for p in execution.problems],
                       "kernel_alive": execution.kernel_alive, "calls": judgement.calls,
                       "parameters": parameters}
-    message = "; ".join(filter(None, [execution.summary()]))
-    timings["record"] = 0.0
+    message = execution.summary()
+    lap("record")
     timings["total"] = time.monotonic() - t0
     result = build_result(status=GRADED, message=message, tests=[t.as_dict() for t in judgement.tests],
                           execution=execution_info, timings=timings, notes=restored.notes,
                           grader_errors=judgement.grader_errors, **common)
     write_json(result_path, result)
-    lap("record")
     return result, False
+
+
+_worker_pools: dict = {}
+
+
+def _close_worker_pools() -> None:
+    for pool in _worker_pools.values():
+        pool.close()
+    _worker_pools.clear()
 
 
 def _grade_task(sub: Submission, lab: Lab, out: Path, config: GradingConfig, seed: int,
                 force: bool) -> tuple[dict, bool]:
-    """Worker-process entry point (module level, so it pickles)."""
-    logging.basicConfig(level=logging.WARNING)
-    return grade_submission(sub, lab=lab, out=out, config=config, seed=seed, force=force)
+    """Worker-process entry point (module level, so it pickles). Each worker keeps one pool,
+    so its next kernel boots while it grades; the pool's spare dies with the worker."""
+    if not _worker_pools:
+        logging.basicConfig(level=logging.WARNING)
+        atexit.register(_close_worker_pools)
+    key = (config, str(lab.release_dir))
+    if key not in _worker_pools:
+        _worker_pools[key] = KernelPool(config, data_dir=lab.release_dir, warm=config.prewarm)
+    return grade_submission(sub, lab=lab, out=out, config=config, seed=seed, force=force, pool=_worker_pools[key])
 
 
 def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | None = None,
@@ -213,8 +242,12 @@ def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | N
             on_progress(len(results), len(subs), result)
 
     if config.workers == 1 or len(subs) <= 1:
-        for sub in subs:
-            collect(*grade_submission(sub, lab=lab, out=out, config=config, seed=seed, force=force))
+        pool = KernelPool(config, data_dir=lab.release_dir, warm=config.prewarm and len(subs) > 1)
+        try:
+            for sub in subs:
+                collect(*grade_submission(sub, lab=lab, out=out, config=config, seed=seed, force=force, pool=pool))
+        finally:
+            pool.close()
     else:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(config.workers, len(subs)), mp_context=context) as pool:
