@@ -104,7 +104,7 @@ def cmd_demo(args) -> int:
           file=sys.stderr)
     status = 0
     for name in labs:
-        print(f"\n== {name} ==", file=sys.stderr)
+        print(f"grading the {name} demo class", file=sys.stderr)
         report = run_demo(lab_name=name, out=args.out / name, workers=args.workers, course_root=args.course,
                           on_progress=_progress(sys.stderr))
         state = "updated" if report.release.changed else "current"
@@ -136,6 +136,18 @@ def cmd_validate(args) -> int:
     print(f"{passing} of {len(report.checks)} functions pass their visible checks. "
           "These are sanity checks; the grade comes from hidden tests.")
     return 0 if report.passed else 1
+
+
+def cmd_bench(args) -> int:
+    from .bench import format_figures, run_bench, write_figures
+
+    figures = run_bench(submissions=args.submissions, workers=args.workers, lab_name=args.lab,
+                        course_root=args.course, on_step=lambda text: print(f"bench: {text}", file=sys.stderr))
+    print(format_figures(figures))
+    if args.json:
+        write_figures(args.json, figures)
+        print(f"figures: {args.json}")
+    return 0
 
 
 def cmd_labs(args) -> int:
@@ -193,6 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lab", default=None, help="the lab (default: recognised from the notebook's cells)")
     course_option(p)
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("bench", help="throughput: the kit against nbgrader autograde and bare papermill")
+    p.add_argument("--submissions", type=int, default=40, help="size of the generated class (default 40)")
+    p.add_argument("--workers", type=int, default=None, help="the kit's workers (default: cores)")
+    p.add_argument("--lab", default="linreg")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    course_option(p)
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("labs", help="list the course's labs")
     course_option(p)

@@ -80,13 +80,21 @@ def find_course_root(start: Path | None = None) -> Path:
                       "(pass --course DIR)")
 
 
+def _lab_order(name: str) -> tuple:
+    try:
+        return (int(tomllib.loads((LABS_DIR / name / "lab.toml").read_text()).get("order", 1000)), name)
+    except (OSError, ValueError, tomllib.TOMLDecodeError):
+        return (1000, name)
+
+
 def list_labs(course_root: Path) -> list[str]:
-    """Names of the labs that have both a source folder and hidden-suite content."""
+    """Names of the labs that have both a source folder and hidden-suite content, in course order
+    (``order`` in each ``lab.toml``)."""
     source = Path(course_root) / "source"
     if not source.is_dir():
         return []
-    return sorted(p.name for p in source.iterdir()
-                  if p.is_dir() and (LABS_DIR / p.name / "lab.toml").is_file())
+    return sorted((p.name for p in source.iterdir()
+                   if p.is_dir() and (LABS_DIR / p.name / "lab.toml").is_file()), key=_lab_order)
 
 
 def _read_cells(path: Path) -> list:

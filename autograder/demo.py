@@ -38,14 +38,19 @@ def demo_labs(course_root: Path | None = None) -> list[str]:
     return [name for name in list_labs(root) if (LABS_DIR / name / "demo.py").is_file()]
 
 
-def load_demo_class(lab: Lab) -> dict:
+def load_demo_module(lab: Lab):
+    """The lab's ``demo.py`` content module (``STUDENTS``, optionally ``BENCH_MIX``)."""
     path = lab.content_dir / "demo.py"
     if not path.is_file():
         raise CourseError(f"lab {lab.name} has no demo class ({path})", lab=lab.name)
     spec = importlib.util.spec_from_file_location(f"autograder_demo_{lab.name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.STUDENTS
+    return module
+
+
+def load_demo_class(lab: Lab) -> dict:
+    return load_demo_module(lab).STUDENTS
 
 
 def solutions(lab: Lab) -> dict[str, str]:

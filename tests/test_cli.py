@@ -17,7 +17,7 @@ def test_unknown_lab(capsys, course, tmp_path):
     code, out, err = run(capsys, "grade", "nope", "--submissions", str(tmp_path), "--out", str(tmp_path / "o"),
                          "--course", str(course))
     assert code == 2
-    assert err == "autograder: error: unknown lab 'nope' (labs in this course: cloud, linreg, polyreg)\n"
+    assert err == "autograder: error: unknown lab 'nope' (labs in this course: linreg, polyreg, cloud)\n"
 
 
 def test_missing_submissions_folder(capsys, course, tmp_path):
@@ -51,7 +51,7 @@ def test_labs(capsys):
     code, out, err = run(capsys, "labs", "--course", str(REPO))
     assert code == 0
     lines = out.splitlines()
-    assert [line.split()[0] for line in lines] == ["cloud", "linreg", "polyreg"]
+    assert [line.split()[0] for line in lines] == ["linreg", "polyreg", "cloud"]
     assert "linreg     Lab 1: Stellar luminosity from first principles  (22 autograded points + 4 by hand; " \
            "functions: predict, compute_cost, compute_gradient_loop, compute_gradient, cost_grid, gradient_descent)" in lines
 

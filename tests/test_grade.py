@@ -161,3 +161,21 @@ def test_reference_module_itself_scores_full_marks(course, tmp_path):
     result = graded.results[0]
     assert [t["name"] for t in result["tests"] if t["status"] != "passed"] == []
     assert result["score"] == 22.0
+
+
+def test_results_identical_whatever_the_number_of_workers(course, demo, tmp_path):
+    subs = tmp_path / "submitted"
+    for student in ("ada", "bohr", "euler"):
+        shutil.copytree(demo.submissions / student, subs / student)
+    runs = {}
+    for workers, prewarm in ((1, False), (1, True), (2, True)):
+        config = type(FAST)(**{**FAST.__dict__, "workers": workers, "prewarm": prewarm})
+        graded = grade_class("linreg", submissions=subs, out=tmp_path / f"out{workers}{prewarm}", seed=11,
+                             course_root=course, config=config)
+        runs[(workers, prewarm)] = [(r["student"], r["score"], [(t["name"], t["status"], t["points"], t["message"],
+                                                                t["values"]) for t in r["tests"]])
+                                    for r in graded.results]
+    first = runs[(1, False)]
+    assert [score for _, score, _ in first] == [22.0, 18.0, 18.0]
+    assert runs[(1, True)] == first
+    assert runs[(2, True)] == first

@@ -61,3 +61,6 @@ STUDENTS = {
     "fermi": {"about": "never finishes (infinite loop in gradient_descent)",
               "answers": {"gradient_descent": NEVER_ENDING_DESCENT}, "loses": {"gradient_descent": 5}},
 }
+
+# The class `autograder bench` grades: mostly correct work, some partly wrong, one that errors.
+BENCH_MIX = {"first": "euler", "cycle": ["ada", "bohr", "ada", "curie", "ada", "ada"]}
