@@ -43,6 +43,9 @@ class GradingConfig:
         "help": "Jupyter kernel that runs student notebooks (the notebook's own choice is ignored)."})
     prewarm: bool = field(default=True, metadata={
         "help": "Launch the next submission's kernel while the current one is graded (each kernel is still fresh)."})
+    fork_kernels: bool = field(default=True, metadata={
+        "help": "Fork kernels from a process that has already imported ipykernel, numpy and matplotlib "
+                "(Linux, the python3 kernel); each kernel is still a fresh process."})
     max_payload_mb: float = field(default=64.0, metadata={
         "help": "Largest value (in MB of JSON) a student function may return to the judge."})
 

@@ -185,6 +185,29 @@ def matplotlib_font_cache() -> Path | None:
     return _font_cache
 
 
+def kernel_env(home: Path) -> dict[str, str]:
+    """A small, explicit environment: nothing of the grader's (credentials, tokens) leaks in."""
+    return {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "MPLCONFIGDIR": str(home / "mpl"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
+
+
+def _prepare_home(home: Path) -> None:
+    """A kernel's private HOME with its own copy of matplotlib's font cache."""
+    mpl = home / "mpl"
+    mpl.mkdir(parents=True, exist_ok=True)
+    cache = matplotlib_font_cache()
+    if cache is not None:
+        for item in cache.glob("fontlist-*.json"):
+            shutil.copy2(item, mpl / item.name)
+
+
 class KernelSession:
     """One fresh kernel for one submission: run the notebook, then serve the judge, then die.
 
@@ -193,9 +216,10 @@ class KernelSession:
     are gone on exit.
     """
 
-    def __init__(self, config: GradingConfig, *, data_dir: Path | None = None):
+    def __init__(self, config: GradingConfig, *, data_dir: Path | None = None, server=None):
         self.config = config
         self.data_dir = data_dir
+        self.server = server  # a ForkServer: fork the kernel from it instead of starting one
         self.client = None
         self.km = None
         self.kc = None
@@ -211,12 +235,7 @@ class KernelSession:
             for item in self.data_dir.iterdir():
                 if item.is_file() and item.suffix != ".ipynb":
                     shutil.copy2(item, self.workdir / item.name)
-        mpl = Path(self._tmp) / "mpl"
-        mpl.mkdir()
-        cache = matplotlib_font_cache()
-        if cache is not None:
-            for item in cache.glob("fontlist-*.json"):
-                shutil.copy2(item, mpl / item.name)
+        _prepare_home(Path(self._tmp))
         try:
             self._launch()
         except BaseException:
@@ -231,6 +250,12 @@ class KernelSession:
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
+        if self.server is not None:
+            from .forkserver import ForkedKernelManager
+
+            self.km = ForkedKernelManager(self.server, kernel_name=self.config.kernel_name, cwd=str(self.workdir),
+                                          env=self.kernel_env(), arguments=[], runtime_dir=self._tmp)
+            return
         self.km = AsyncKernelManager(kernel_name=self.config.kernel_name)
         try:
             # The kernel's own stdout/stderr (not the notebook's outputs, which travel as
@@ -262,17 +287,7 @@ class KernelSession:
         return max(0.5, min(self.config.cell_timeout, remaining))
 
     def kernel_env(self) -> dict[str, str]:
-        """A small, explicit environment: nothing of the grader's (credentials, tokens) leaks in."""
-        home = Path(self._tmp)
-        return {
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-            "HOME": str(home),
-            "LANG": "C.UTF-8",
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-            "MPLCONFIGDIR": str(home / "mpl"),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "JUPYTER_PLATFORM_DIRS": "1",
-        }
+        return kernel_env(Path(self._tmp))
 
     def run(self, nb: nbformat.NotebookNode, *, partial_path: Path | None = None,
             parameters: dict | None = None) -> Execution:
@@ -336,9 +351,13 @@ class KernelSession:
 
     @property
     def kernel_pid(self) -> int | None:
+        if hasattr(self.km, "pid"):
+            return self.km.pid
         return getattr(self._process(), "pid", None)
 
     def kernel_alive(self) -> bool:
+        if hasattr(self.km, "alive"):
+            return self.km.alive()
         process = self._process()
         return process is not None and process.poll() is None
 
@@ -364,7 +383,9 @@ class KernelSession:
             except Exception as exc:  # already closed
                 log.debug("kernel client: %s", exc)
         km, self.km = self.km, None
-        if km is not None:
+        if km is not None and hasattr(km, "kill"):
+            km.kill()
+        elif km is not None:
             process = getattr(getattr(km, "provisioner", None), "process", None)
             try:
                 run_sync(km.shutdown_kernel)(now=True)
@@ -384,14 +405,37 @@ class KernelPool:
     process with its own working folder, launched while the previous submission is graded.
     """
 
-    def __init__(self, config: GradingConfig, *, data_dir: Path | None = None, warm: bool = True):
+    def __init__(self, config: GradingConfig, *, data_dir: Path | None = None, warm: bool = True,
+                 fork: bool | None = None):
         self.config = config
         self.data_dir = data_dir
         self.warm = warm
+        # Forking pays off from the second kernel on; a pool for one submission starts it plainly.
+        self.fork = (config.fork_kernels and warm) if fork is None else fork
         self._spare: KernelSession | None = None
+        self._server = None
+        self._server_home: str | None = None
+
+    def _fork_server(self):
+        if not self.fork or not can_fork(self.config):
+            return None
+        if self._server is None or not self._server.alive():
+            from .forkserver import ForkServer
+
+            if self._server_home is None:
+                self._server_home = tempfile.mkdtemp(prefix="autograder-zygote-")
+                _prepare_home(Path(self._server_home))
+            try:
+                self._server = ForkServer(kernel_env(Path(self._server_home)),
+                                          startup_timeout=self.config.startup_timeout)
+            except GraderFault as exc:
+                log.warning("%s; starting kernels the ordinary way", exc)
+                self.fork = False
+                return None
+        return self._server
 
     def _new(self) -> KernelSession:
-        return KernelSession(self.config, data_dir=self.data_dir).__enter__()
+        return KernelSession(self.config, data_dir=self.data_dir, server=self._fork_server()).__enter__()
 
     def take(self) -> KernelSession:
         """A launched session, never used before; the caller closes it."""
@@ -414,3 +458,22 @@ class KernelPool:
         spare, self._spare = self._spare, None
         if spare is not None:
             spare.close()
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        if self._server_home:
+            shutil.rmtree(self._server_home, ignore_errors=True)
+            self._server_home = None
+
+
+def can_fork(config: GradingConfig) -> bool:
+    """Fork-started kernels need fork() and the stock IPython kernel of this environment."""
+    if not hasattr(os, "fork") or config.kernel_name != "python3":
+        return False
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        spec = KernelSpecManager().get_kernel_spec(config.kernel_name)
+    except Exception:
+        return False
+    return "ipykernel_launcher" in " ".join(spec.argv) and Path(spec.argv[0]).name.startswith("python")
