@@ -18,18 +18,25 @@ from .errors import AutograderError, ReleaseError
 
 
 def _progress(stream):
+    """A progress bar on a terminal, one plain line per submission otherwise (logs, CI)."""
     started = time.monotonic()
     tty = stream.isatty()
+    failures = 0
 
     def show(done: int, total: int, result: dict) -> None:
+        nonlocal failures
+        failures += result["status"] != "graded"
         elapsed = time.monotonic() - started
         eta = elapsed / done * (total - done) if done else 0.0
-        line = (f"[{done}/{total}] {result['student']}: {result['status']} "
-                f"{result['score']:g}/{result['max_score']:g}  (elapsed {elapsed:.0f}s, eta {eta:.0f}s)")
+        counts = f"[{done}/{total}]" + (f" {failures} not graded" if failures else "")
+        latest = f"{result['student']}: {result['status']} {result['score']:g}/{result['max_score']:g}"
         if tty:
-            stream.write("\r\033[K" + line + ("\n" if done == total else ""))
+            width = 24
+            filled = int(width * done / total) if total else width
+            bar = "#" * filled + "-" * (width - filled)
+            stream.write(f"\r\033[K{bar} {counts}  eta {eta:.0f}s  {latest}" + ("\n" if done == total else ""))
         else:
-            stream.write(line + "\n")
+            stream.write(f"{counts} {latest}  (elapsed {elapsed:.0f}s, eta {eta:.0f}s)\n")
         stream.flush()
 
     return show

@@ -64,7 +64,7 @@ def test_grade_an_invalid_submission_exits_0_with_a_table(capsys, course, tmp_pa
                          str(tmp_path / "o"), "--course", str(course))
     assert code == 0
     assert "amy " in out and "0/22  invalid: linreg.ipynb is empty (0 bytes)" in out
-    assert "[1/1] amy: invalid 0/22" in err
+    assert "[1/1] 1 not graded amy: invalid 0/22  (elapsed" in err
     assert (tmp_path / "o" / "grades.csv").is_file()
 
 
