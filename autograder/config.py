@@ -46,11 +46,14 @@ class GradingConfig:
     fork_kernels: bool = field(default=True, metadata={
         "help": "Fork kernels from a process that has already imported ipykernel, numpy and matplotlib "
                 "(Linux, the python3 kernel); each kernel is still a fresh process."})
+    max_output_mb: float = field(default=8.0, metadata={
+        "help": "Output a notebook may print (in MB) before the rest is cut and discarded."})
     max_payload_mb: float = field(default=64.0, metadata={
         "help": "Largest value (in MB of JSON) a student function may return to the judge."})
 
     def __post_init__(self) -> None:
-        for name in ("cell_timeout", "notebook_timeout", "call_timeout", "startup_timeout", "max_payload_mb"):
+        for name in ("cell_timeout", "notebook_timeout", "call_timeout", "startup_timeout", "max_payload_mb",
+                     "max_output_mb"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be a positive number of seconds, got {getattr(self, name)}", field=name)
         if self.workers < 1:

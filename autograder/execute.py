@@ -42,7 +42,7 @@ class CellProblem:
     """A cell that raised, ran out of time, or was skipped."""
 
     cell: int
-    kind: str  # "error", "timeout", "skipped", "kernel_died"
+    kind: str  # "error", "timeout", "skipped", "kernel_died", "output_cut"
     ename: str = ""
     evalue: str = ""
 
@@ -65,7 +65,8 @@ class Execution:
         parts = []
         first_error = next((p for p in self.problems if p.kind == "error"), None)
         for kind, word in (("error", "raised an error"), ("timeout", "ran out of time"),
-                           ("skipped", "skipped (notebook time limit)"), ("kernel_died", "killed the kernel")):
+                           ("skipped", "skipped (notebook time limit)"), ("kernel_died", "killed the kernel"),
+                           ("output_cut", "printed past the output limit (cut)")):
             n = kinds.count(kind)
             if n:
                 detail = f" (first: cell {first_error.cell}, {first_error.ename})" if kind == "error" else ""
@@ -79,9 +80,12 @@ def _client_class():
     class GradingNotebookClient(PapermillNotebookClient):
         """papermill's client with a notebook deadline and a record of timed-out cells."""
 
-        def __init__(self, nb_man, *, deadline: float, **kw):
+        def __init__(self, nb_man, *, deadline: float, max_output_bytes: int, **kw):
             super().__init__(nb_man, **kw)
             self.deadline = deadline
+            self.max_output_bytes = max_output_bytes
+            self.output_bytes = 0
+            self.output_cut_cell: int | None = None
             # Cells themselves, not indices: papermill may insert an error-marker cell later.
             self.timed_out: list = []
             self.skipped: list = []
@@ -103,6 +107,22 @@ def _client_class():
                 finally:
                     self.nb_man.cell_complete(self.nb.cells[index], cell_index=index)
 
+        def output(self, outs, msg, display_id, cell_index):
+            # Everything a notebook prints is held by the grader; past the cap it is dropped
+            # (with one note in place), so a flood costs the student output, not grader memory.
+            content = msg.get("content", {})
+            size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+            self.output_bytes += size
+            if self.output_bytes > self.max_output_bytes:
+                if self.output_cut_cell is None:
+                    self.output_cut_cell = cell_index
+                    outs.append(nbformat.v4.new_output(
+                        "stream", name="stderr",
+                        text=f"[autograder: output cut here: the notebook printed more than "
+                             f"{self.max_output_bytes / 2**20:g} MB; the rest was discarded]\n"))
+                return None
+            return super().output(outs, msg, display_id, cell_index)
+
         async def _async_handle_timeout(self, timeout, cell=None):
             if cell is not None:
                 self.timed_out.append(cell)
@@ -123,7 +143,8 @@ def _engine_class():
                                      session=None, **kwargs):
             kwargs.pop("input_path", None)
             client = _client_class()(
-                nb_man, km=session.km, deadline=session.deadline, kernel_name=kernel_name, log=_nbclient_log,
+                nb_man, km=session.km, deadline=session.deadline,
+                max_output_bytes=int(session.config.max_output_mb * 2**20), kernel_name=kernel_name, log=_nbclient_log,
                 startup_timeout=start_timeout, timeout_func=session.cell_timeout_for,
                 allow_errors=True, interrupt_on_timeout=True,
                 error_on_timeout={"ename": TIMEOUT_ENAME,
@@ -336,6 +357,9 @@ class KernelSession:
                     break
         problems += [CellProblem(i, "timeout", TIMEOUT_ENAME) for i in sorted(timed_out)]
         problems += [CellProblem(i, "skipped") for i in skipped]
+        if self.client.output_cut_cell is not None:
+            problems.append(CellProblem(self.client.output_cut_cell, "output_cut", "OutputLimit",
+                                        f"more than {self.config.max_output_mb:g} MB of output"))
         if alive and not self.kernel_alive():
             alive = False
         if not alive:

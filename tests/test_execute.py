@@ -68,3 +68,20 @@ def test_the_environment_is_minimal():
         session.close()
     finally:
         pool.close()
+
+
+def test_output_flood_is_cut_and_the_notebook_goes_on():
+    config = GradingConfig(workers=1, max_output_mb=1, cell_timeout=20, notebook_timeout=40)
+    pool = KernelPool(config, warm=True)
+    try:
+        session = pool.take()
+        ran = session.run(notebook("for _ in range(30000):\n    print('x' * 100)", "print('still here')"))
+        session.close()
+    finally:
+        pool.close()
+    kinds = [p.kind for p in ran.problems]
+    assert kinds == ["output_cut"]
+    texts = [o.get("text", "") for o in ran.notebook.cells[0].outputs]
+    assert sum(len(t) for t in texts) < 1.1 * 2**20
+    assert texts[-1].startswith("[autograder: output cut here: the notebook printed more than 1 MB")
+    assert ran.notebook.cells[1].outputs == []  # past the cap everything is dropped, the run goes on
