@@ -46,6 +46,13 @@ class GradingConfig:
     fork_kernels: bool = field(default=True, metadata={
         "help": "Fork kernels from a process that has already imported ipykernel, numpy and matplotlib "
                 "(Linux, the python3 kernel); each kernel is still a fresh process."})
+    sandbox: str = field(default="auto", metadata={
+        "help": "'auto': resource limits on every forked kernel and, when the grader runs as root, an "
+                "unprivileged uid of its own, no network and hidden course files; 'off': none of it."})
+    memory_mb: int = field(default=3072, metadata={
+        "help": "Address space (MB) a kernel may use; beyond it allocations fail with MemoryError."})
+    max_processes: int = field(default=64, metadata={
+        "help": "Processes and threads a sandboxed kernel's uid may run (stops fork bombs)."})
     max_output_mb: float = field(default=8.0, metadata={
         "help": "Output a notebook may print (in MB) before the rest is cut and discarded."})
     max_payload_mb: float = field(default=64.0, metadata={
@@ -56,6 +63,8 @@ class GradingConfig:
                      "max_output_mb"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be a positive number of seconds, got {getattr(self, name)}", field=name)
+        if self.sandbox not in ("auto", "off"):
+            raise ConfigError(f"sandbox must be 'auto' or 'off', got {self.sandbox!r}", field="sandbox")
         if self.workers < 1:
             raise ConfigError(f"workers must be at least 1, got {self.workers}", field="workers")
 

@@ -237,10 +237,13 @@ class KernelSession:
     are gone on exit.
     """
 
-    def __init__(self, config: GradingConfig, *, data_dir: Path | None = None, server=None):
+    def __init__(self, config: GradingConfig, *, data_dir: Path | None = None, server=None,
+                 hide: tuple[str, ...] = ()):
         self.config = config
         self.data_dir = data_dir
         self.server = server  # a ForkServer: fork the kernel from it instead of starting one
+        self.hide = tuple(hide)  # folders the kernel must not see (sandboxed kernels only)
+        self.sandbox: dict = {}
         self.client = None
         self.km = None
         self.kc = None
@@ -274,8 +277,10 @@ class KernelSession:
         if self.server is not None:
             from .forkserver import ForkedKernelManager
 
+            self.sandbox = self._sandbox()
             self.km = ForkedKernelManager(self.server, kernel_name=self.config.kernel_name, cwd=str(self.workdir),
-                                          env=self.kernel_env(), arguments=[], runtime_dir=self._tmp)
+                                          env=self.kernel_env(), arguments=[], runtime_dir=self._tmp,
+                                          sandbox=self.sandbox)
             return
         self.km = AsyncKernelManager(kernel_name=self.config.kernel_name)
         try:
@@ -286,6 +291,41 @@ class KernelSession:
                                            extra_arguments=[f"--IPKernelApp.exec_lines={[PRELOAD_LINE]!r}"])
         except Exception as exc:
             raise GraderFault(f"the kernel {self.config.kernel_name!r} did not start: {exc}") from None
+
+    def _sandbox(self) -> dict:
+        """What the forked kernel is confined by (see forkserver.isolate and apply_limits)."""
+        if self.config.sandbox == "off":
+            return {}
+        cpu = int(self.config.notebook_timeout + 30 * self.config.call_timeout + 60)
+        limits = {"RLIMIT_AS": self.config.memory_mb * 2**20, "RLIMIT_FSIZE": 64 * 2**20,
+                  "RLIMIT_NOFILE": 1024, "RLIMIT_CORE": 0, "RLIMIT_CPU": cpu}
+        isolation = getattr(self.server, "isolation", {})
+        if not isolation.get("setuid"):
+            return {"limits": limits, "note": isolation.get("reason", "no isolation")}
+        # A uid of its own per kernel (from its folder's inode, unique among live folders): its
+        # process limit is its own, and it can neither signal nor read another kernel's files.
+        uid = 100_000 + os.stat(self._tmp).st_ino % 2_000_000_000
+        for folder, _, files in os.walk(self._tmp):
+            os.chown(folder, uid, uid)
+            for name in files:
+                os.chown(os.path.join(folder, name), uid, uid)
+        limits["RLIMIT_NPROC"] = self.config.max_processes
+        # Never hide a folder the kernel itself needs (its own folder, the Python it runs).
+        needed = [os.path.realpath(self._tmp), os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)]
+        hide = [h for h in (os.path.realpath(p) for p in self.hide) if os.path.isdir(h)
+                and not any(n == h or n.startswith(h + os.sep) for n in needed)]
+        return {"isolate": bool(isolation.get("namespaces")), "hide": hide, "uid": uid, "limits": limits}
+
+    def sandbox_summary(self) -> dict:
+        """For result.json: what was enforced on this kernel."""
+        if not self.sandbox:
+            return {"enforced": False, "why": "sandbox is off" if self.config.sandbox == "off"
+                    else "kernels are not fork-started (fork_kernels is off or unavailable)"}
+        return {"enforced": True, "unprivileged_uid": self.sandbox.get("uid"),
+                "network": "none" if self.sandbox.get("isolate") else "not isolated",
+                "hidden": self.sandbox.get("hide", []),
+                "limits": {k.removeprefix("RLIMIT_").lower(): v for k, v in self.sandbox.get("limits", {}).items()},
+                **({"note": self.sandbox["note"]} if "note" in self.sandbox else {})}
 
     def wait_ready(self) -> float:
         """Wait until the kernel answers; return the seconds waited."""
@@ -298,8 +338,9 @@ class KernelSession:
             try:
                 run_sync(self.kc.wait_for_ready)(timeout=self.config.startup_timeout)
             except Exception as exc:
+                why = self.km.start_error() if hasattr(self.km, "start_error") else ""
                 raise GraderFault(f"the kernel did not become ready within {self.config.startup_timeout:g} s: "
-                                  f"{exc}") from None
+                                  f"{why or exc}") from None
             self.kc.allow_stdin = False
         return time.monotonic() - started
 
@@ -430,12 +471,13 @@ class KernelPool:
     """
 
     def __init__(self, config: GradingConfig, *, data_dir: Path | None = None, warm: bool = True,
-                 fork: bool | None = None):
+                 fork: bool | None = None, hide: tuple[str, ...] = ()):
         self.config = config
         self.data_dir = data_dir
+        self.hide = tuple(hide)
         self.warm = warm
-        # Forking pays off from the second kernel on; a pool for one submission starts it plainly.
-        self.fork = (config.fork_kernels and warm) if fork is None else fork
+        # Forked kernels are also the sandboxed ones, so a pool forks whenever it can.
+        self.fork = config.fork_kernels if fork is None else fork
         self._spare: KernelSession | None = None
         self._server = None
         self._server_home: str | None = None
@@ -459,7 +501,8 @@ class KernelPool:
         return self._server
 
     def _new(self) -> KernelSession:
-        return KernelSession(self.config, data_dir=self.data_dir, server=self._fork_server()).__enter__()
+        return KernelSession(self.config, data_dir=self.data_dir, server=self._fork_server(),
+                             hide=self.hide).__enter__()
 
     def take(self) -> KernelSession:
         """A launched session, never used before; the caller closes it."""

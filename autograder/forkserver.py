@@ -28,11 +28,121 @@ PRELOAD = ("numpy", "matplotlib", "matplotlib.pyplot", "matplotlib_inline.backen
            "ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "zmq")
 
 
+CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 4096, 8192, 16384, 1 << 18
+
+
+def _libc():
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        import ctypes
+
+        raise OSError(ctypes.get_errno(), f"{what} failed")
+
+
+def _blocking_ancestor(path: str) -> str | None:
+    """The first folder on the way to ``path`` that other users cannot enter, if any."""
+    current = "/"
+    for part in [p for p in path.split("/") if p]:
+        current = os.path.join(current, part)
+        if not os.stat(current).st_mode & 0o001:
+            return current
+    return None
+
+
+def expose(paths: list[str]) -> None:
+    """Make ``paths`` (the Python the kernel runs) reachable for an unprivileged uid when they sit
+    under a closed folder (a Python installed under /root): inside this mount namespace the
+    closed folder is replaced by an empty one that holds only those paths, bound back in."""
+    libc = _libc()
+    moves: dict[str, list[tuple[str, str]]] = {}
+    for path in paths:
+        blocker = _blocking_ancestor(path)
+        if blocker is None or blocker == path:
+            continue
+        import tempfile
+
+        staging = tempfile.mkdtemp(prefix="autograder-stage-", dir="/tmp")
+        _check(libc.mount(path.encode(), staging.encode(), None, MS_BIND | MS_REC, None), f"binding {path}")
+        moves.setdefault(blocker, []).append((staging, path))
+    for blocker, items in moves.items():
+        _check(libc.mount(b"tmpfs", blocker.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64k,mode=0755"),
+               f"covering {blocker}")
+        for staging, path in items:
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            _check(libc.mount(staging.encode(), path.encode(), None, MS_MOVE, None), f"moving {path}")
+            os.rmdir(staging)
+
+
+def isolate(hide: list[str], expose_paths: list[str] = ()) -> None:
+    """New mount and network namespaces: no network at all (the kernel talks to the grader over
+    unix sockets), ``hide`` (hidden suites, sources, results, other submissions) covered by
+    empty read-only mounts, and ``expose_paths`` reachable. Needs root; the caller drops root
+    right after."""
+    libc = _libc()
+    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
+    _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "making mounts private")
+    expose(list(expose_paths))
+    for path in hide:
+        if os.path.isdir(path):
+            _check(libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                              b"size=4k,mode=0555"), f"hiding {path}")
+
+
+def needed_paths() -> list[str]:
+    """What a kernel must still read after dropping root: the interpreter and its environment."""
+    return sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+
+
+def apply_limits(limits: dict) -> None:
+    import resource
+
+    for name, value in limits.items():
+        which = getattr(resource, name)
+        resource.setrlimit(which, (int(value), int(value)) if name != "RLIMIT_CPU" else (int(value), int(value) + 5))
+
+
+def probe_isolation() -> dict:
+    """What this machine lets the zygote enforce (tried in a throw-away child)."""
+    if os.geteuid() != 0:
+        return {"namespaces": False, "setuid": False, "reason": "not running as root"}
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover
+        try:
+            isolate([], needed_paths())
+            os.setgid(65534)
+            os.setuid(65534)
+            with open(os.__file__, "rb"):  # the standard library is still readable
+                pass
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    return {"namespaces": ok, "setuid": ok, "reason": "" if ok else "unshare or mount refused"}
+
+
 def _child(request: dict) -> None:  # pragma: no cover (runs in the forked kernel)
     os.setsid()  # its own session and process group: killed as a group, interrupted alone
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    sandbox = request.get("sandbox") or {}
+    import resource  # noqa: F401 (before root is dropped)
+
+    if sandbox.get("isolate"):
+        isolate(sandbox.get("hide", []), needed_paths())
+    if sandbox.get("uid") is not None:
+        uid = int(sandbox["uid"])
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    apply_limits(sandbox.get("limits", {}))
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -56,9 +166,10 @@ def zygote_main() -> None:  # pragma: no cover (runs as the zygote process)
             importlib.import_module(name)
         except Exception:
             pass
+    isolation = probe_isolation()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kernels are reaped automatically
     out = sys.stdout
-    sys.stdout.write(json.dumps({"ready": os.getpid()}) + "\n")
+    sys.stdout.write(json.dumps({"ready": os.getpid(), "isolation": isolation}) + "\n")
     sys.stdout.flush()
     for line in sys.stdin:
         try:
@@ -69,10 +180,18 @@ def zygote_main() -> None:  # pragma: no cover (runs as the zygote process)
             continue
         pid = os.fork()
         if pid == 0:
+            code = 0
+            # Opened before the child drops root: why a kernel failed to start reaches the grader.
+            report = os.open(request["error_file"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600) \
+                if request.get("error_file") else None
             try:
                 _child(request)
+            except BaseException as exc:
+                code = 70  # never becomes ready: the grader reports the kernel did not start
+                if report is not None:
+                    os.write(report, f"{type(exc).__name__}: {exc}".encode()[:2000])
             finally:
-                os._exit(0)
+                os._exit(code)
         out.write(json.dumps({"pid": pid}) + "\n")
         out.flush()
 
@@ -90,6 +209,7 @@ class ForkServer:
             self.close()
             raise GraderFault(f"the kernel fork server did not start: {reply}")
         self.env = zygote_env
+        self.isolation = reply.get("isolation", {})
 
     def _read(self, timeout: float) -> dict:
         ready, _, _ = select.select([self.process.stdout], [], [], timeout)
@@ -106,12 +226,14 @@ class ForkServer:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def spawn(self, *, connection_file: str, cwd: str, env: dict[str, str], arguments: list[str]) -> int:
+    def spawn(self, *, connection_file: str, cwd: str, env: dict[str, str], arguments: list[str],
+              sandbox: dict | None = None) -> int:
         """Fork a kernel; return its pid."""
         if not self.alive():
             raise GraderFault("the kernel fork server is not running")
         request = {"connection_file": connection_file, "cwd": cwd, "env": {**self.env, **env},
-                   "arguments": arguments}
+                   "arguments": arguments, "sandbox": sandbox or {},
+                   "error_file": os.path.join(os.path.dirname(connection_file), "kernel-start-error.txt")}
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         reply = self._read(30.0)
@@ -148,13 +270,19 @@ class ForkedKernelManager:
     has_kernel = True
 
     def __init__(self, server: ForkServer, *, kernel_name: str, cwd: str, env: dict[str, str],
-                 arguments: list[str], runtime_dir: str):
+                 arguments: list[str], runtime_dir: str, sandbox: dict | None = None):
         from jupyter_client.connect import write_connection_file
 
         self.kernel_name = kernel_name
         self.connection_file = os.path.join(runtime_dir, "kernel.json")
-        self.connection_file, self.info = write_connection_file(self.connection_file, ip="127.0.0.1")
-        self.pid = server.spawn(connection_file=self.connection_file, cwd=cwd, env=env, arguments=arguments)
+        # Unix sockets, not TCP: they work from inside a kernel's own (empty) network namespace.
+        self.connection_file, self.info = write_connection_file(
+            self.connection_file, transport="ipc", ip=os.path.join(runtime_dir, "kernel-ipc"))
+        uid = (sandbox or {}).get("uid")
+        if uid is not None:
+            os.chown(self.connection_file, uid, uid)
+        self.pid = server.spawn(connection_file=self.connection_file, cwd=cwd, env=env, arguments=arguments,
+                                sandbox=sandbox)
 
     def get_connection_info(self, session: bool = False) -> dict:
         info = dict(self.info)
@@ -171,6 +299,14 @@ class ForkedKernelManager:
 
     def alive(self) -> bool:
         return pid_alive(self.pid)
+
+    def start_error(self) -> str:
+        """Why the forked kernel failed to start, if it said."""
+        try:
+            with open(os.path.join(os.path.dirname(self.connection_file), "kernel-start-error.txt")) as f:
+                return f.read().strip()
+        except OSError:
+            return ""
 
     async def is_alive(self) -> bool:
         return self.alive()

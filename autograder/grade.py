@@ -70,6 +70,16 @@ def release_template(lab: Lab) -> tuple[nbformat.NotebookNode, frozenset]:
     return _template(str(path), path.stat().st_mtime)
 
 
+def hidden_paths(lab: Lab, out: Path, submissions: Path) -> tuple[str, ...]:
+    """Folders a sandboxed kernel must not see: hidden suites and references (the whole engine
+    package), sources with solutions, the repository's history and tests, every result, and
+    every other student's submission."""
+    package = Path(__file__).resolve().parent
+    root = lab.course_root.resolve()
+    return tuple(str(p) for p in (package, root / "source", root / ".git", root / "tests",
+                                  Path(out).resolve(), Path(submissions).resolve()))
+
+
 def result_dir(out: Path, student: str, lab: str) -> Path:
     return Path(out) / student / lab
 
@@ -136,10 +146,12 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
     folder.mkdir(parents=True, exist_ok=True)
     own_pool = pool is None
     if own_pool:
-        pool = KernelPool(config, data_dir=lab.release_dir, warm=False)
+        pool = KernelPool(config, data_dir=lab.release_dir, warm=False,
+                          hide=hidden_paths(lab, out, sub.path.parent.parent.parent))
     session = None
     try:
         session = pool.take()
+        sandbox = session.sandbox_summary()
         session.wait_ready()
         lap("start")
         pool.prepare_next()  # the next submission's kernel boots while this one runs
@@ -172,7 +184,7 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
     execution_info = {"cells": len(execution.notebook.cells),
                       "problems": [p.as_dict() for p in execution.problems],
                       "kernel_alive": execution.kernel_alive, "calls": judgement.calls,
-                      "parameters": parameters}
+                      "parameters": parameters, "sandbox": sandbox}
     message = execution.summary()
     lap("record")
     timings["total"] = time.monotonic() - t0
@@ -193,15 +205,15 @@ def _close_worker_pools() -> None:
 
 
 def _grade_task(sub: Submission, lab: Lab, out: Path, config: GradingConfig, seed: int,
-                force: bool) -> tuple[dict, bool]:
+                force: bool, hide: tuple[str, ...] = ()) -> tuple[dict, bool]:
     """Worker-process entry point (module level, so it pickles). Each worker keeps one pool,
     so its next kernel boots while it grades; the pool's spare dies with the worker."""
     if not _worker_pools:
         logging.basicConfig(level=logging.WARNING)
         atexit.register(_close_worker_pools)
-    key = (config, str(lab.release_dir))
+    key = (config, str(lab.release_dir), hide)
     if key not in _worker_pools:
-        _worker_pools[key] = KernelPool(config, data_dir=lab.release_dir, warm=config.prewarm)
+        _worker_pools[key] = KernelPool(config, data_dir=lab.release_dir, warm=config.prewarm, hide=hide)
     return grade_submission(sub, lab=lab, out=out, config=config, seed=seed, force=force, pool=_worker_pools[key])
 
 
@@ -230,6 +242,7 @@ def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | N
     seed = secrets.randbelow(2**31) if seed is None else int(seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    hide = hidden_paths(lab, out, submissions)
     started = time.monotonic()
     results: list[dict] = []
     reused = 0
@@ -242,7 +255,7 @@ def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | N
             on_progress(len(results), len(subs), result)
 
     if config.workers == 1 or len(subs) <= 1:
-        pool = KernelPool(config, data_dir=lab.release_dir, warm=config.prewarm and len(subs) > 1)
+        pool = KernelPool(config, data_dir=lab.release_dir, warm=config.prewarm and len(subs) > 1, hide=hide)
         try:
             for sub in subs:
                 collect(*grade_submission(sub, lab=lab, out=out, config=config, seed=seed, force=force, pool=pool))
@@ -251,7 +264,7 @@ def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | N
     else:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(config.workers, len(subs)), mp_context=context) as pool:
-            futures = [pool.submit(_grade_task, sub, lab, out, config, seed, force) for sub in subs]
+            futures = [pool.submit(_grade_task, sub, lab, out, config, seed, force, hide) for sub in subs]
             try:
                 for future in as_completed(futures):
                     collect(*future.result())

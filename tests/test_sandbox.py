@@ -1,0 +1,86 @@
+"""The kernel sandbox: what student code can and cannot do (as root, the way CI runs)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from autograder.config import GradingConfig
+from autograder.execute import KernelPool
+from autograder.grade import hidden_paths
+from autograder.course import load_lab
+
+from test_execute import notebook, stdout
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def sandboxed(tmp_path):
+    lab = load_lab("linreg", REPO)
+    out, subs = tmp_path / "out", tmp_path / "submitted"
+    out.mkdir()
+    subs.mkdir()
+    (out / "result.json").write_text("{}")
+    config = GradingConfig(workers=1, cell_timeout=15, notebook_timeout=60, memory_mb=2048, max_processes=48)
+    pool = KernelPool(config, warm=False, hide=hidden_paths(lab, out, subs))
+    session = pool.take()
+    if not session.sandbox.get("uid"):
+        session.close()
+        pool.close()
+        pytest.skip(f"no isolation on this machine: {session.sandbox_summary()}")
+    yield session, lab, out
+    session.close()
+    pool.close()
+
+
+def test_student_code_runs_unprivileged_without_network_or_course_files(sandboxed):
+    session, lab, out = sandboxed
+    ran = session.run(notebook(
+        "import os\nprint(os.getuid() != 0, os.getuid() == os.getgid())",
+        "def peek(path):\n    try:\n        return len(os.listdir(path))\n    except OSError as e:\n"
+        "        return type(e).__name__\n"
+        f"print(peek({str(lab.suite.parent.parent.parent)!r}), peek({str(out)!r}), "
+        f"peek({str(lab.course_root / 'source')!r}), peek({str(lab.course_root / '.git')!r}))",
+        "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 22), timeout=2)\n    print('connected')\n"
+        "except OSError as e:\n    print('no network', type(e).__name__)",
+        f"try:\n    open({str(lab.suite)!r}).read()\n    print('read the suite')\nexcept OSError as e:\n"
+        "    print('cannot read', type(e).__name__)",
+        "import numpy as np\nprint(np.arange(3).sum())"))
+    assert stdout(ran, 0) == "True True\n"
+    engine, results, sources, history = stdout(ran, 1).split()
+    assert engine == "0" and sources == "0" and history in ("0", "FileNotFoundError")
+    assert results in ("0", "PermissionError")  # hidden, and its parent folder is closed anyway
+    assert stdout(ran, 2).startswith("no network")
+    assert stdout(ran, 3) == "cannot read FileNotFoundError\n"
+    assert stdout(ran, 4) == "3\n"
+    summary = session.sandbox_summary()
+    assert summary["enforced"] and summary["network"] == "none"
+    assert str(lab.suite.parent.parent.parent) in summary["hidden"]
+
+
+def test_memory_and_fork_bombs_hit_their_limits(sandboxed):
+    session, lab, out = sandboxed
+    ran = session.run(notebook(
+        "import numpy as np\ntry:\n    x = np.ones(10**10)\n    print('allocated')\nexcept MemoryError:\n"
+        "    print('MemoryError')",
+        "import os\nchildren = 0\ntry:\n    for _ in range(500):\n        pid = os.fork()\n        if pid == 0:\n"
+        "            import time; time.sleep(30); os._exit(0)\n        children += 1\nexcept OSError as e:\n"
+        "    print('fork refused after', children < 100, type(e).__name__)"))
+    assert stdout(ran, 0) == "MemoryError\n"
+    assert stdout(ran, 1) == "fork refused after True BlockingIOError\n"
+    bomb_pid = session.kernel_pid
+    session.close()  # kills the kernel's whole process group, the bomb's children with it
+    left = [l for l in os.popen("ps -eo pid,stat,user,cmd").read().splitlines()[1:] if l.split()[0] == str(bomb_pid)]
+    assert left == [] or left[0].split()[1].startswith("Z"), left
+    config = session.config
+    pool = KernelPool(config, warm=False, hide=hidden_paths(lab, out, out))
+    try:
+        fresh = pool.take()
+        after = fresh.run(notebook("print('the next submission is unaffected')"))
+        fresh.close()
+    finally:
+        pool.close()
+    assert stdout(after, 0) == "the next submission is unaffected\n"
