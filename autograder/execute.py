@@ -404,7 +404,8 @@ class KernelSession:
         if alive and not self.kernel_alive():
             alive = False
         if not alive:
-            problems.append(CellProblem(-1, "kernel_died", "DeadKernelError", "the kernel process exited"))
+            problems.append(CellProblem(dying_cell(executed), "kernel_died", "DeadKernelError",
+                                        "the kernel process exited"))
         problems.sort(key=lambda p: p.cell)
         return Execution(notebook=executed, problems=problems, kernel_alive=alive,
                          seconds_run=time.monotonic() - started)
@@ -461,6 +462,13 @@ class KernelSession:
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
+
+
+def dying_cell(nb: nbformat.NotebookNode) -> int:
+    """The cell that was running when the kernel died: the last one papermill started, or -1."""
+    started = [index for index, cell in enumerate(nb.cells)
+               if cell.get("metadata", {}).get("papermill", {}).get("start_time")]
+    return started[-1] if started else -1
 
 
 class KernelPool:

@@ -9,6 +9,7 @@ batch.
 from __future__ import annotations
 
 import atexit
+import copy
 import logging
 import multiprocessing
 import secrets
@@ -144,6 +145,7 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
     parameters = hidden_parameters(lab, seed)
     partial = folder / f".partial.{sub.notebook}"
     folder.mkdir(parents=True, exist_ok=True)
+    notes_extra: list[str] = []
     own_pool = pool is None
     if own_pool:
         pool = KernelPool(config, data_dir=lab.release_dir, warm=False,
@@ -157,6 +159,13 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
         pool.prepare_next()  # the next submission's kernel boots while this one runs
         execution = session.run(restored.notebook, partial_path=partial, parameters=parameters)
         lap("execute")
+        if not execution.kernel_alive:
+            # The notebook killed its kernel (sys.exit, os._exit, a crash). Its functions can still
+            # be judged: re-run just the lab's own code cells and the answer cells in a fresh kernel.
+            session.close()
+            session, recovery_notes = recover_kernel(pool, restored.notebook, template, parameters)
+            notes_extra.extend(recovery_notes)
+            lap("recover")
         bridge = KernelBridge(session.connection_info(), interrupt=session.interrupt,
                               is_alive=session.kernel_alive, call_timeout=config.call_timeout,
                               max_payload_mb=config.max_payload_mb)
@@ -189,10 +198,51 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
     lap("record")
     timings["total"] = time.monotonic() - t0
     result = build_result(status=GRADED, message=message, tests=[t.as_dict() for t in judgement.tests],
-                          execution=execution_info, timings=timings, notes=restored.notes,
+                          execution=execution_info, timings=timings, notes=restored.notes + notes_extra,
                           grader_errors=judgement.grader_errors, **common)
     write_json(result_path, result)
     return result, False
+
+
+def recover_kernel(pool: KernelPool, notebook, template, parameters: dict, attempts: int = 3):
+    """A fresh kernel that has run the lab's protected code cells and the student's answer cells
+    (and nothing else), leaving out any cell that kills the kernel again. Returns the live
+    session (the caller closes it) and notes saying what was done."""
+    from .execute import dying_cell
+    from .restore import is_protected
+
+    def keep(cell) -> bool:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code":
+            return False
+        if meta.get("solution"):
+            return True
+        return is_protected(cell) and not meta.get("grade")  # set-up and data, not visible tests
+
+    cells = [copy.deepcopy(c) for c in notebook.cells if keep(c) or "parameters" in c.get("metadata", {}).get("tags", [])]
+    skipped: list[str] = []
+    session = None
+    for _ in range(attempts):
+        session = pool.take()
+        reduced = copy.deepcopy(notebook)
+        reduced.cells = [copy.deepcopy(c) for c in cells]
+        execution = session.run(reduced, parameters=parameters)
+        if execution.kernel_alive:
+            break
+        culprit = dying_cell(execution.notebook)
+        session.close()
+        session = None
+        if culprit < 0:
+            break
+        gid = cells[culprit].get("metadata", {}).get("nbgrader", {}).get("grade_id", f"cell {culprit}")
+        skipped.append(gid)
+        del cells[culprit]
+    notes = ["the notebook killed its kernel; its answer cells were run again in a fresh kernel"
+             + (f" without {', '.join(skipped)}" if skipped else "")]
+    if session is None:
+        session = pool.take()  # nothing could be recovered: the judge will find no functions
+        notes.append("no answer cell could be run without killing the kernel")
+    return session, notes
 
 
 _worker_pools: dict = {}

@@ -49,6 +49,11 @@ def load_notebook(path: Path, *, lab: str, template_ids: set[str]) -> nbformat.N
         SubmissionError: missing, empty, too large, not UTF-8, not JSON, not a notebook, or not this lab's.
     """
     name = path.name
+    for link in (path, path.parent, path.parent.parent):
+        if link.is_symlink():
+            what = "the notebook" if link == path else f"the folder {link.name}"
+            raise SubmissionError(f"{what} is a symbolic link, which is not graded: submit the files themselves",
+                                  notebook=name)
     if not path.exists():
         raise SubmissionError(f"no {name} was submitted", status="missing", notebook=name)
     if path.is_dir():

@@ -1,0 +1,82 @@
+"""Hostile and broken submissions for Lab 1: each gets its true score and a clear status."""
+
+import os
+
+import nbformat
+import pytest
+
+from autograder.course import load_lab
+from autograder.demo import build_submission
+from autograder.grade import grade_class
+
+from conftest import FAST
+
+pytestmark = pytest.mark.slow
+
+CASES = {
+    # student: (cells inserted after a grade id, answers replaced, expected score, expected note/message part)
+    "exit_in_plain_cell": ({"fit_intro": "import os\nos._exit(1)"}, {}, 22.0, "killed its kernel"),
+    "segfault": ({"rates_intro": "import ctypes\nctypes.string_at(0)"}, {}, 22.0, "killed its kernel"),
+    "exit_in_answer_cell": ({}, {"cost_grid": "import numpy as np\n\ndef cost_grid(x, y, w_values, b_values):\n"
+                                             "    return np.zeros((len(b_values), len(w_values)))\n\n"
+                                             "import os\nos._exit(3)"}, 19.0, "without cost_grid"),
+    "sys_exit": ({"data": "import sys\nsys.exit(0)"}, {}, 22.0, ""),
+    "patches_numpy": ({"data": "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
+                               "np.testing.assert_allclose = lambda *a, **k: None\n"
+                               "import builtins\nbuiltins.abs = lambda v: 0"},
+                      {"compute_cost": "def compute_cost(x, y, w, b):\n    return 0.0"}, 18.0, ""),
+    # An ndarray subclass that claims equality with anything and lies about its values: the judge
+    # reads the real buffer and compares in its own process, so only the shape point survives.
+    "lying_objects": ({}, {"cost_grid": "import numpy as np\nclass Liar(np.ndarray):\n"
+                                        "    def __eq__(self, other):\n        return True\n"
+                                        "    def tolist(self):\n        return [1.0]\n\n"
+                                        "def cost_grid(x, y, w_values, b_values):\n"
+                                        "    return np.zeros((len(b_values), len(w_values))).view(Liar)"},
+                      20.0, ""),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(course, tmp_path_factory):
+    lab = load_lab("linreg", course)
+    subs = tmp_path_factory.mktemp("hostile")
+    for student, (insert, answers, _, _) in CASES.items():
+        folder = subs / student / "linreg"
+        folder.mkdir(parents=True)
+        nbformat.write(build_submission(lab, answers, insert), str(folder / "linreg.ipynb"))
+    honest = subs / "honest" / "linreg"
+    honest.mkdir(parents=True)
+    nbformat.write(build_submission(lab, {}), str(honest / "linreg.ipynb"))
+    outside = subs.parent / "outside.ipynb"
+    nbformat.write(build_submission(lab, {}), str(outside))
+    (subs / "symlinked" / "linreg").mkdir(parents=True)
+    os.symlink(outside, subs / "symlinked" / "linreg" / "linreg.ipynb")
+    out = tmp_path_factory.mktemp("hostile-out")
+    result = grade_class("linreg", submissions=subs, out=out, seed=5, course_root=course, config=FAST)
+    return {r["student"]: r for r in result.results}
+
+
+@pytest.mark.parametrize("student", sorted(CASES))
+def test_true_score_and_clear_note(graded, student):
+    _, _, score, note = CASES[student]
+    result = graded[student]
+    assert result["status"] == "graded"
+    assert result["score"] == score, [(t["name"], t["message"]) for t in result["tests"] if t["status"] != "passed"]
+    if note:
+        assert any(note in n for n in result["notes"]), result["notes"]
+
+
+def test_a_killed_kernel_is_reported(graded):
+    problems = graded["exit_in_plain_cell"]["execution"]["problems"]
+    assert [p["kind"] for p in problems] == ["kernel_died"]
+    assert graded["exit_in_plain_cell"]["message"] == "1 cell killed the kernel"
+
+
+def test_symlinked_submission_is_refused(graded):
+    result = graded["symlinked"]
+    assert (result["status"], result["score"]) == ("invalid", 0.0)
+    assert result["message"] == "the notebook is a symbolic link, which is not graded: submit the files themselves"
+
+
+def test_the_rest_of_the_batch_is_graded_as_alone(graded):
+    assert graded["honest"]["score"] == 22.0
