@@ -163,7 +163,7 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
             # The notebook killed its kernel (sys.exit, os._exit, a crash). Its functions can still
             # be judged: re-run just the lab's own code cells and the answer cells in a fresh kernel.
             session.close()
-            session, recovery_notes = recover_kernel(pool, restored.notebook, template, parameters)
+            session, recovery_notes = recover_kernel(pool, restored.notebook, parameters)
             notes_extra.extend(recovery_notes)
             lap("recover")
         bridge = KernelBridge(session.connection_info(), interrupt=session.interrupt,
@@ -204,7 +204,7 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
     return result, False
 
 
-def recover_kernel(pool: KernelPool, notebook, template, parameters: dict, attempts: int = 3):
+def recover_kernel(pool: KernelPool, notebook, parameters: dict, attempts: int = 3):
     """A fresh kernel that has run the lab's protected code cells and the student's answer cells
     (and nothing else), leaving out any cell that kills the kernel again. Returns the live
     session (the caller closes it) and notes saying what was done."""
