@@ -80,3 +80,49 @@ def test_symlinked_submission_is_refused(graded):
 
 def test_the_rest_of_the_batch_is_graded_as_alone(graded):
     assert graded["honest"]["score"] == 22.0
+
+
+def test_sigkill_mid_batch_then_rerun_resumes_with_the_same_results(course, tmp_path):
+    """Nothing is lost: kill the grader with SIGKILL mid-batch, run again, get what one run gives."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    lab = load_lab("linreg", course)
+    subs = tmp_path / "submitted"
+    for i in range(6):
+        folder = subs / f"s{i}" / "linreg"
+        folder.mkdir(parents=True)
+        answers = {} if i % 2 == 0 else {"compute_cost": "def compute_cost(x, y, w, b):\n    return 1.0"}
+        nbformat.write(build_submission(lab, answers), str(folder / "linreg.ipynb"))
+    command = [sys.executable, "-m", "autograder.cli", "grade", "linreg", "--submissions", str(subs),
+               "--seed", "3", "--workers", "2", "--course", str(course), "-q"]
+    killed_out = tmp_path / "killed"
+    proc = subprocess.Popen(command + ["--out", str(killed_out)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(list(killed_out.glob("*/linreg/result.json"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the grader, its workers, their zygotes and kernels
+    proc.wait()
+    finished = len(list(killed_out.glob("*/linreg/result.json")))
+    assert 2 <= finished < 6
+    resumed = subprocess.run(command + ["--out", str(killed_out)], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"reused {finished} unchanged result(s)" in resumed.stdout
+    clean = subprocess.run(command + ["--out", str(tmp_path / "clean")], capture_output=True, text=True)
+    assert clean.returncode == 0
+
+    def outcome(folder):
+        rows = {}
+        for path in sorted(folder.glob("*/linreg/result.json")):
+            r = json.loads(path.read_text())
+            rows[r["student"]] = (r["status"], r["score"], [(t["name"], t["points"], t["message"]) for t in r["tests"]])
+        return rows
+
+    assert outcome(killed_out) == outcome(tmp_path / "clean")
+    assert [s for s, (_, score, _) in sorted(outcome(killed_out).items())] == [f"s{i}" for i in range(6)]
+    assert {score for _, score, _ in outcome(killed_out).values()} == {22.0, 18.0}
+    assert list(killed_out.glob("*/linreg/.partial.*")) == []  # the interrupted ones were graded again
