@@ -57,7 +57,6 @@ class Execution:
     notebook: nbformat.NotebookNode
     problems: list[CellProblem] = field(default_factory=list)
     kernel_alive: bool = True
-    seconds_start: float = 0.0
     seconds_run: float = 0.0
 
     def summary(self) -> str:
