@@ -7,7 +7,6 @@ writes them as JSON. Nothing here is a timed test.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -21,12 +20,13 @@ from typing import Callable
 
 import nbformat
 
-from .config import GradingConfig, load_config
+from .config import load_config
 from .course import load_lab
 from .demo import build_submission, load_demo_module
 from .errors import CourseError
 from .grade import grade_class
 from .record import write_json
+from .release import path_with_venv
 
 
 class TreeMemory:
@@ -100,7 +100,7 @@ def build_bench_class(lab, dest: Path, n: int) -> dict[str, str]:
 
 
 def _venv_env() -> dict[str, str]:
-    return {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    return {**os.environ, "PATH": path_with_venv()}
 
 
 def time_nbgrader(lab, class_dir: Path, work: Path, students: list[str]) -> float:

@@ -43,7 +43,6 @@ def _progress(stream):
 
 
 def _print_grading(grading, *, about: dict[str, str] | None = None) -> None:
-    from .course import load_lab
     from .report import score_table
 
     functions = list(grading.results[0]["functions"]) if grading.results else []

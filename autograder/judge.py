@@ -13,7 +13,6 @@ import importlib.util
 import io
 import logging
 import os
-import sys
 import traceback
 import zlib
 from dataclasses import dataclass, field

@@ -39,11 +39,16 @@ class ReleaseReport:
     changed: bool
 
 
+def path_with_venv(path: str | None = None) -> str:
+    """PATH with this environment's bin/ first: nbgrader shells out to `alembic` (and the bench
+    to `nbgrader`), which must be the ones of this environment."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "") if path is None else path])
+
+
 @contextmanager
 def _venv_on_path():
-    # nbgrader shells out to `alembic` for its gradebook; it must be the one of this environment.
     old = os.environ.get("PATH", "")
-    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), old])
+    os.environ["PATH"] = path_with_venv(old)
     try:
         yield
     finally:

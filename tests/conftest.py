@@ -24,6 +24,23 @@ def copy_course(dest: Path) -> Path:
     return dest
 
 
+def grade_one(course_root: Path, tmp_path: Path, lab_name: str, answers: dict | None, **config) -> dict:
+    """Write one submission (the release filled with ``answers``) and grade it; return its result."""
+    import nbformat
+
+    from autograder.course import load_lab
+    from autograder.demo import build_submission
+    from autograder.grade import grade_class
+
+    lab = load_lab(lab_name, course_root)
+    folder = tmp_path / "submitted" / "one" / lab_name
+    folder.mkdir(parents=True)
+    nbformat.write(build_submission(lab, answers), str(folder / lab.notebook))
+    cfg = GradingConfig(**{**FAST.__dict__, **config})
+    return grade_class(lab_name, submissions=tmp_path / "submitted", out=tmp_path / "out", course_root=course_root,
+                       config=cfg).results[0]
+
+
 @pytest.fixture(scope="session")
 def course(tmp_path_factory) -> Path:
     return copy_course(tmp_path_factory.mktemp("course"))

@@ -12,7 +12,7 @@ from autograder.demo import build_submission, load_demo_class
 from autograder.grade import grade_class
 from autograder.labs.linreg.demo import STUDENTS
 
-from conftest import FAST
+from conftest import FAST, grade_one
 
 pytestmark = pytest.mark.slow
 
@@ -153,12 +153,7 @@ def test_reference_module_itself_scores_full_marks(course, tmp_path):
     lab = load_lab("linreg", course)
     reference = load_reference(lab)
     answers = {f.name: inspect.getsource(getattr(reference, f.name)) for f in lab.functions}
-    folder = tmp_path / "submitted" / "reference" / "linreg"
-    folder.mkdir(parents=True)
-    nbformat.write(build_submission(lab, answers), str(folder / "linreg.ipynb"))
-    graded = grade_class("linreg", submissions=tmp_path / "submitted", out=tmp_path / "out", course_root=course,
-                         config=FAST)
-    result = graded.results[0]
+    result = grade_one(course, tmp_path, "linreg", answers)
     assert [t["name"] for t in result["tests"] if t["status"] != "passed"] == []
     assert result["score"] == 22.0
 

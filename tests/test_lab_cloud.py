@@ -2,16 +2,14 @@
 
 import inspect
 
-import nbformat
 import pytest
 
 from autograder.course import load_lab
-from autograder.demo import build_submission, run_demo
-from autograder.grade import grade_class
+from autograder.demo import run_demo
 from autograder.judge import hidden_parameters, load_reference
 from autograder.labs.cloud.demo import STUDENTS
 
-from conftest import FAST
+from conftest import FAST, grade_one
 
 pytestmark = pytest.mark.slow
 
@@ -54,11 +52,6 @@ def test_reference_scores_full_marks(course, tmp_path):
     toolkit = "\n\n".join(inspect.getsource(getattr(reference, n))
                           for n in ("build_features", "standardize", "_cost"))
     toolkit += "\n\n" + inspect.getsource(reference.run_training)
-    answers = {"toolkit": "", "run_training": toolkit}
-    folder = tmp_path / "s" / "ref" / "cloud"
-    folder.mkdir(parents=True)
-    nbformat.write(build_submission(lab, answers), str(folder / "cloud.ipynb"))
-    result = grade_class("cloud", submissions=tmp_path / "s", out=tmp_path / "o", course_root=course,
-                         config=FAST).results[0]
+    result = grade_one(course, tmp_path, "cloud", {"toolkit": "", "run_training": toolkit})
     assert [t["message"] for t in result["tests"]] == ["", ""]
     assert result["score"] == 6.0

@@ -11,12 +11,11 @@ import pytest
 from autograder.cli import main
 from autograder.course import load_lab
 from autograder.demo import build_submission, run_demo
-from autograder.grade import grade_class
 from autograder.judge import load_reference
 from autograder.labs.polyreg.demo import STUDENTS
 from autograder.release import find_leaks
 
-from conftest import FAST, REPO
+from conftest import FAST, REPO, grade_one
 
 pytestmark = pytest.mark.slow
 
@@ -135,12 +134,7 @@ def test_reference_module_itself_scores_full_marks(course, tmp_path):
     lab = load_lab("polyreg", course)
     reference = load_reference(lab)
     answers = {f.name: inspect.getsource(getattr(reference, f.name)) for f in lab.functions}
-    folder = tmp_path / "submitted" / "reference" / "polyreg"
-    folder.mkdir(parents=True)
-    nbformat.write(build_submission(lab, answers), str(folder / "polyreg.ipynb"))
-    graded = grade_class("polyreg", submissions=tmp_path / "submitted", out=tmp_path / "out", course_root=course,
-                         config=FAST)
-    result = graded.results[0]
+    result = grade_one(course, tmp_path, "polyreg", answers)
     assert result["execution"]["problems"] == []
     assert [t["name"] for t in result["tests"] if t["status"] != "passed"] == []
     assert result["score"] == MAX_SCORE

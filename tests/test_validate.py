@@ -7,8 +7,6 @@ from autograder.cli import main
 from autograder.course import load_lab
 from autograder.demo import build_submission, load_demo_class
 
-from conftest import FAST
-
 pytestmark = pytest.mark.slow
 
 
