@@ -156,6 +156,29 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_gradebook(args) -> int:
+    from .gradebook import sync_gradebook
+
+    sync = sync_gradebook(args.lab, results=args.results, course_root=args.course, student=args.student)
+    state = "recorded now with nbgrader generate_assignment" if sync.registered else "already recorded"
+    print(f"gradebook: {sync.db_url} (course {sync.course_id}); assignment {sync.lab}: {state}")
+    print("cells: " + ", ".join(f"{name} {points:g}" + (" (by hand)" if kind == "manual" else "")
+                                for name, kind, points in sync.cells))
+    width = max([len(s.student) for s in sync.students] + [7])
+    print(f"{'student':<{width}}  {'cells':>5}  {'autograded':>10}  {'by hand':>7}  {'total':>9}  to grade in formgrader")
+    for s in sync.synced:
+        auto_max = sum(points for _, kind, points in sync.cells if kind == "auto")
+        hand_max = s.max_total - auto_max
+        print(f"{s.student:<{width}}  {len(s.cells):>5}  {f'{s.auto_total:g}/{auto_max:g}':>10}  "
+              f"{f'{s.manual_total:g}/{hand_max:g}':>7}  {f'{s.total:g}/{s.max_total:g}':>9}  "
+              f"{', '.join(s.to_grade) or '-'}")
+    for s in sync.skipped:
+        print(f"{s.student:<{width}}  skipped: {s.reason}")
+    print(f"synced {len(sync.synced)}, skipped {len(sync.skipped)}; manual grades are kept. "
+          f"Review in the formgrader or run `nbgrader export`.")
+    return 0
+
+
 def cmd_labs(args) -> int:
     from .course import find_course_root, list_labs, load_lab
 
@@ -165,6 +188,72 @@ def cmd_labs(args) -> int:
         print(f"{name:10} {lab.title}  ({lab.max_score:g} autograded points + {lab.manual_points:g} by hand; "
               f"functions: {', '.join(f.name for f in lab.functions)})")
     return 0
+
+
+def cmd_feedback(args) -> int:
+    from .feedback import write_feedback
+
+    report = write_feedback(args.lab, results=args.results, course_root=args.course, student=args.student)
+    print(f"feedback: {len(report.pages)} page(s), {report.pictures} picture(s): "
+          f"{args.results}/<student>/{report.lab}/feedback.html")
+    for path in report.unreadable:
+        print(f"autograder: unreadable result left out: {path}", file=sys.stderr)
+    if report.problems:
+        print(f"autograder: pictures failed for {len(report.problems)} page(s) (written without them): "
+              + "; ".join(report.problems), file=sys.stderr)
+        return 3
+    return 2 if report.unreadable else 0
+
+
+def cmd_export(args) -> int:
+    from .exports import export_lab
+
+    report = export_lab(args.lab, results=args.results, course_root=args.course, visibility=args.visibility)
+    print(f"grades:     {report.grades_csv}")
+    print(f"gradescope: {len(report.gradescope)} file(s): {args.results}/<student>/{report.lab}/gradescope.json")
+    for path in report.unreadable:
+        print(f"autograder: unreadable result left out: {path}", file=sys.stderr)
+    return 2 if report.unreadable else 0
+
+
+def cmd_summary(args) -> int:
+    from .summary import summary_text, write_summary
+
+    summary = write_summary(args.lab, results=args.results, course_root=args.course)
+    print(summary_text(summary))
+    print()
+    print(f"figure: {summary.png}")
+    return 0
+
+
+def cmd_cloud_grade(args) -> int:
+    from .cloud import cloud_grade
+    from .course import find_course_root
+
+    root = args.course or find_course_root()
+    merged = cloud_grade(args.lab, submissions=args.submissions, out=args.out, bucket=args.bucket, role=args.role,
+                         image=args.image, instances=args.instances, instance_type=args.instance_type,
+                         max_runtime=args.max_runtime, seed=args.seed, local=args.local, workers=args.workers,
+                         course_root=root, wait=not args.no_wait,
+                         on_step=lambda text: print(f"cloud: {text}", file=sys.stderr, flush=True))
+    if isinstance(merged, str):
+        print(f"started processing job {merged}; results will be under its results prefix")
+        return 0
+    _print_grading(merged)
+    hosts = ", ".join(f"{m['host']} ({len(m['students'])})" for m in merged.manifests)
+    print(f"hosts:     {hosts}")
+    return _grader_error_exit(merged)
+
+
+def cmd_parity(args) -> int:
+    from .parity import compare, format_report, write_report
+
+    report = compare(args.a, args.b, rtol=args.rtol, atol=args.atol)
+    print(format_report(report))
+    if args.json:
+        write_report(args.json, report)
+        print(f"report: {args.json}")
+    return 0 if report.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,6 +308,64 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     course_option(p)
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("cloud", help="grade a class as a SageMaker Processing job (or its local mode)")
+    cloud = p.add_subparsers(dest="cloud_command", required=True, metavar="ACTION")
+    p = cloud.add_parser("grade", help="upload, run the Processing job, download and merge the results")
+    p.add_argument("lab")
+    p.add_argument("--submissions", required=True, help="folder of student folders, or s3://bucket/prefix")
+    p.add_argument("--out", type=Path, required=True, help="where the merged results and grades.csv go")
+    p.add_argument("--bucket", default=None, help="S3 bucket for inputs and results (required unless --local)")
+    p.add_argument("--role", default=None, help="the job's execution role ARN (required unless --local)")
+    p.add_argument("--image", default=None, help="grading image URI (required unless --local; "
+                                                 "--local default: autograder-grader:latest)")
+    p.add_argument("--instances", type=int, default=1, help="hosts; each grades every n-th student (default 1)")
+    p.add_argument("--instance-type", default=None, help="default ml.c5.xlarge")
+    p.add_argument("--max-runtime", type=int, default=3600, help="stopping condition in seconds (default 3600)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the hidden tests' inputs (default: fresh)")
+    p.add_argument("--workers", type=int, default=None, help="submissions graded at once on each host")
+    p.add_argument("--local", action="store_true",
+                   help="SageMaker local mode: real containers via docker-compose, S3 stand-in on loopback")
+    p.add_argument("--no-wait", action="store_true", help="start the job and return its name")
+    course_option(p)
+    p.set_defaults(func=cmd_cloud_grade)
+
+    p = sub.add_parser("parity", help="compare two result sets test by test (exit 1 on any mismatch)")
+    p.add_argument("a", type=Path, help="results folder A (e.g. local grading)")
+    p.add_argument("b", type=Path, help="results folder B (e.g. cloud grading)")
+    p.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance for compared values")
+    p.add_argument("--atol", type=float, default=1e-12, help="absolute tolerance for compared values")
+    p.add_argument("--json", type=Path, default=None, help="write the report here")
+    p.set_defaults(func=cmd_parity)
+
+    p = sub.add_parser("feedback", help="write a feedback page per student: OUT/<student>/LAB/feedback.html")
+    p.add_argument("lab")
+    p.add_argument("--results", type=Path, required=True, help="the --out folder of `autograder grade`")
+    p.add_argument("--student", default=None, help="only this student's page")
+    course_option(p)
+    p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("export", help="re-write OUT/grades.csv and a Gradescope results file per student")
+    p.add_argument("lab")
+    p.add_argument("--results", type=Path, required=True, help="the --out folder of `autograder grade`")
+    p.add_argument("--visibility", default="visible",
+                   choices=("visible", "hidden", "after_due_date", "after_published"),
+                   help="Gradescope visibility of the results (default: visible)")
+    course_option(p)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("summary", help="the class view: score histogram and pass rate per function (PNG + text)")
+    p.add_argument("lab")
+    p.add_argument("--results", type=Path, required=True, help="the --out folder of `autograder grade`")
+    course_option(p)
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("gradebook", help="write results into the course's nbgrader gradebook (formgrader, export)")
+    p.add_argument("lab")
+    p.add_argument("--results", type=Path, required=True, help="the folder `grade --out` wrote")
+    p.add_argument("--student", default=None, help="sync only this student")
+    course_option(p)
+    p.set_defaults(func=cmd_gradebook)
 
     p = sub.add_parser("labs", help="list the course's labs")
     course_option(p)

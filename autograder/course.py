@@ -18,6 +18,14 @@ from .errors import CourseError
 LABS_DIR = Path(__file__).resolve().parent / "labs"
 
 
+def labs_dir(course_root: Path) -> Path:
+    """Where the course's lab content (``lab.toml``, hidden suites, references) lives: the course
+    folder's own ``autograder/labs/`` when it has one (a checkout of the kit, or the course bundle a
+    SageMaker Processing job receives), else the content installed with this package."""
+    bundled = Path(course_root) / "autograder" / "labs"
+    return bundled if bundled.is_dir() else LABS_DIR
+
+
 @dataclass(frozen=True)
 class GradedFunction:
     """One autograded function: its answer cell, its visible-test cell and its points."""
@@ -80,9 +88,9 @@ def find_course_root(start: Path | None = None) -> Path:
                       "(pass --course DIR)")
 
 
-def _lab_order(name: str) -> tuple:
+def _lab_order(content: Path, name: str) -> tuple:
     try:
-        return (int(tomllib.loads((LABS_DIR / name / "lab.toml").read_text()).get("order", 1000)), name)
+        return (int(tomllib.loads((content / name / "lab.toml").read_text()).get("order", 1000)), name)
     except (OSError, ValueError, tomllib.TOMLDecodeError):
         return (1000, name)
 
@@ -93,8 +101,10 @@ def list_labs(course_root: Path) -> list[str]:
     source = Path(course_root) / "source"
     if not source.is_dir():
         return []
+    content = labs_dir(course_root)
     return sorted((p.name for p in source.iterdir()
-                   if p.is_dir() and (LABS_DIR / p.name / "lab.toml").is_file()), key=_lab_order)
+                   if p.is_dir() and (content / p.name / "lab.toml").is_file()),
+                  key=lambda name: _lab_order(content, name))
 
 
 def _read_cells(path: Path) -> list:
@@ -132,7 +142,7 @@ def graded_functions(cells: list) -> tuple[tuple[GradedFunction, ...], float]:
 def load_lab(name: str, course_root: Path | None = None) -> Lab:
     """Load a lab by name, checking that its source notebook and hidden suite exist."""
     root = find_course_root() if course_root is None else Path(course_root)
-    content = LABS_DIR / name
+    content = labs_dir(root) / name
     if not (content / "lab.toml").is_file():
         known = ", ".join(list_labs(root)) or "none"
         raise CourseError(f"unknown lab {name!r} (labs in this course: {known})", lab=name)

@@ -32,10 +32,10 @@ class DemoReport:
 
 def demo_labs(course_root: Path | None = None) -> list[str]:
     """The labs of the course that ship a demo class."""
-    from .course import LABS_DIR, find_course_root, list_labs
+    from .course import find_course_root, labs_dir, list_labs
 
     root = find_course_root() if course_root is None else course_root
-    return [name for name in list_labs(root) if (LABS_DIR / name / "demo.py").is_file()]
+    return [name for name in list_labs(root) if (labs_dir(root) / name / "demo.py").is_file()]
 
 
 def load_demo_module(lab: Lab):

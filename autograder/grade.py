@@ -77,25 +77,42 @@ def hidden_paths(lab: Lab, out: Path, submissions: Path) -> tuple[str, ...]:
     every other student's submission."""
     package = Path(__file__).resolve().parent
     root = lab.course_root.resolve()
-    return tuple(str(p) for p in (package, root / "source", root / ".git", root / "tests",
-                                  Path(out).resolve(), Path(submissions).resolve()))
+    content = lab.content_dir.resolve().parent  # all labs' hidden suites, in or out of the package
+    return tuple(dict.fromkeys(str(p) for p in (package, content, root / "source", root / ".git", root / "tests",
+                                                Path(out).resolve(), Path(submissions).resolve())))
 
 
 def result_dir(out: Path, student: str, lab: str) -> Path:
     return Path(out) / student / lab
 
 
-def find_submissions(submissions: Path, lab: Lab, student: str | None = None) -> list[Submission]:
-    """Submissions in nbgrader's layout: ``<submissions>/<student_id>/<lab>/<notebook>``."""
+def find_submissions(submissions: Path, lab: Lab, student: str | None = None,
+                     share: Callable[[list[str]], list[str]] | None = None) -> list[Submission]:
+    """Submissions in nbgrader's layout: ``<submissions>/<student_id>/<lab>/<notebook>``.
+
+    ``share`` picks this grader's part of the class (a Processing job's host grades only its shard).
+    """
     root = Path(submissions)
     if not root.is_dir():
         raise CourseError(f"submissions folder {root} does not exist")
     if student is not None:
+        if student in ("", ".", "..") or Path(student).name != student:
+            # OUT/<student> must stay inside OUT: '..' or 'a/b' would write results elsewhere.
+            raise CourseError(f"{student!r} is not a student id: give the name of a folder inside {root}")
         if not (root / student).is_dir():
             raise CourseError(f"no submission folder for student {student!r} in {root}")
         students = [student]
     else:
-        students = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != ".ipynb_checkpoints")
+        folders = sorted(p.name for p in root.iterdir() if p.is_dir())
+        # A hidden folder (.git, .ipynb_checkpoints, .Trash-0) is a tool's, not a student's, unless it
+        # holds this lab's folder: then it is a submission like any other, and is graded.
+        students = [s for s in folders if not s.startswith(".") or (root / s / lab.name).is_dir()]
+        ignored = [s for s in folders if s not in students]
+        if ignored:
+            log.warning("skipped %d hidden folder(s) with no %s folder inside, not students: %s",
+                        len(ignored), lab.name, ", ".join(ignored))
+    if share is not None:
+        students = share(students)
     return [Submission(student=s, lab=lab.name, path=root / s / lab.name / lab.notebook) for s in students]
 
 
@@ -175,10 +192,13 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
         finally:
             bridge.close()
         lap("judge")
-    except GraderFault as exc:
+    except CourseError:
+        raise  # a broken lab stops the batch; nothing can be graded against it
+    except Exception as exc:  # a GraderFault, or a grader bug on this one notebook: a row, not a crashed batch
         timings["total"] = time.monotonic() - t0
-        result = build_result(status=GRADER_ERROR, message=str(exc), timings=timings,
-                              notes=restored.notes, grader_errors=[str(exc)], **common)
+        fault = str(exc) if isinstance(exc, GraderFault) else f"{type(exc).__name__}: {exc}"
+        result = build_result(status=GRADER_ERROR, message=fault, timings=timings,
+                              notes=restored.notes, grader_errors=[fault], **common)
         write_json(result_path, result)
         return result, False
     finally:
@@ -270,7 +290,8 @@ def _grade_task(sub: Submission, lab: Lab, out: Path, config: GradingConfig, see
 def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | None = None,
                 student: str | None = None, force: bool = False, seed: int | None = None,
                 course_root: Path | None = None, config: GradingConfig | None = None,
-                on_progress: Progress | None = None) -> ClassGrading:
+                on_progress: Progress | None = None,
+                share: Callable[[list[str]], list[str]] | None = None) -> ClassGrading:
     """Grade every submission of ``lab_name`` under ``submissions``; write results under ``out``.
 
     Args:
@@ -279,6 +300,7 @@ def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | N
         force: re-grade even where a result for the same notebook already exists.
         seed: seed of the hidden tests' random inputs (default: a fresh one, recorded).
         on_progress: called as ``on_progress(done, total, result)`` after each submission.
+        share: picks the students this call grades from the sorted class list (cloud shards).
 
     Raises:
         CourseError: unknown lab, missing release, missing submissions folder, broken hidden suite.
@@ -288,7 +310,7 @@ def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | N
     if workers is not None and workers != config.workers:
         config = GradingConfig(**{**config.__dict__, "workers": workers})
     release_template(lab)  # fail before starting any kernel if the release is missing
-    subs = find_submissions(submissions, lab, student)
+    subs = find_submissions(submissions, lab, student, share)
     seed = secrets.randbelow(2**31) if seed is None else int(seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,326 @@
+"""``autograder cloud grade``: grade a class as a SageMaker Processing job.
+
+The launcher uploads the submissions and the course bundle to S3, starts a Processing job with
+the SageMaker SDK v3 (``sagemaker.core.processing.Processor``) running the grading image, whose
+entrypoint (``autograder.processing``) grades each host's share with the same code as
+``autograder grade``; then it downloads every host's results and merges them into OUT exactly
+as local grading writes them.
+
+``local=True`` runs the same job through the SDK's own local mode (real containers, started
+with docker-compose), with S3 served on loopback by moto's server: a stand-in for Amazon S3,
+named as such wherever it appears.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .errors import ConfigError, CourseError, GraderFault
+from .processing import COURSE_INPUT, DEFAULT_PATHS, RESULTS_OUTPUT, SUBMISSIONS_INPUT, Merged, merge_results
+
+LOCAL_IMAGE = "autograder-grader:latest"
+LOCAL_BUCKET = "autograder-local"
+LOCAL_ROLE = "arn:aws:iam::000000000000:role/autograder-local"  # local mode never uses it
+LOCAL_REGION = "us-east-1"
+ENTRYPOINT = ["python3", "-m", "autograder.processing"]
+TERMINAL = {"Completed", "Failed", "Stopped"}
+
+Step = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything the job request is built from (what ``--bucket``, ``--role``... set)."""
+
+    lab: str
+    bucket: str
+    role: str | None
+    image: str
+    instances: int = 1
+    instance_type: str = "ml.c5.xlarge"
+    max_runtime: int = 3600
+    seed: int = 0
+    workers: int | None = None
+    prefix: str = "autograder"
+    volume_gb: int = 30
+
+    def job_name(self) -> str:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        return f"autograder-{re.sub(r'[^a-zA-Z0-9-]', '-', self.lab)}-{stamp}-{secrets.token_hex(2)}"[:63]
+
+
+def _s3_split(uri: str) -> tuple[str, str]:
+    match = re.fullmatch(r"s3://([^/]+)/?(.*)", uri)
+    if not match:
+        raise ConfigError(f"not an S3 URI: {uri!r} (expected s3://bucket/prefix)")
+    return match.group(1), match.group(2).strip("/")
+
+
+def upload_folder(s3, folder: Path, bucket: str, prefix: str, *, only: Callable[[Path], bool] | None = None) -> int:
+    """Upload every regular file under ``folder`` to ``s3://bucket/prefix/<relative path>``."""
+    count = 0
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue  # a symlink in a submission is refused by grading; never follow it here
+        relative = path.relative_to(folder)
+        if only is not None and not only(relative):
+            continue
+        s3.upload_file(str(path), bucket, f"{prefix}/{relative.as_posix()}")
+        count += 1
+    return count
+
+
+def download_prefix(s3, bucket: str, prefix: str, dest: Path) -> int:
+    """Download every object under ``s3://bucket/prefix/`` into ``dest`` (keys stay relative)."""
+    count = 0
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix.rstrip("/") + "/"):
+        for item in page.get("Contents", []):
+            relative = item["Key"][len(prefix.rstrip("/")) + 1:]
+            if not relative or relative.endswith("/") or ".." in Path(relative).parts:
+                continue
+            target = Path(dest) / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, item["Key"], str(target))
+            count += 1
+    return count
+
+
+def students_under(s3, bucket: str, prefix: str, lab: str) -> list[str]:
+    """Student folders of an S3 submissions prefix in nbgrader's layout (``<student>/<lab>/...``)."""
+    found = set()
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix.rstrip("/") + "/"):
+        for item in page.get("Contents", []):
+            parts = item["Key"][len(prefix.rstrip("/")) + 1:].split("/")
+            if len(parts) >= 3 and parts[1] == lab:
+                found.add(parts[0])
+    return sorted(found)
+
+
+def build_processor(spec: JobSpec, session, *, local: bool):
+    """The SDK's Processor for the grading image: entrypoint, network isolation, stopping
+    condition, tags."""
+    from sagemaker.core.network import NetworkConfig
+    from sagemaker.core.processing import Processor
+
+    return Processor(
+        role=None if local else spec.role,
+        image_uri=spec.image,
+        instance_count=spec.instances,
+        instance_type="local" if local else spec.instance_type,
+        entrypoint=ENTRYPOINT,
+        volume_size_in_gb=spec.volume_gb,
+        max_runtime_in_seconds=spec.max_runtime,
+        base_job_name=f"autograder-{spec.lab}",
+        sagemaker_session=session,
+        env={"PYTHONUNBUFFERED": "1"},
+        tags=[{"Key": "autograder:lab", "Value": spec.lab}, {"Key": "autograder:seed", "Value": str(spec.seed)}],
+        network_config=NetworkConfig(enable_network_isolation=True),
+    )
+
+
+def job_io(spec: JobSpec, submissions_uri: str, course_uri: str, results_uri: str):
+    """The job's inputs (FullyReplicated: every host sees the whole class and picks its share)
+    and its one output."""
+    from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
+
+    def s3_input(name: str, uri: str) -> ProcessingInput:
+        return ProcessingInput(input_name=name, s3_input=ProcessingS3Input(
+            s3_uri=uri, local_path=DEFAULT_PATHS[name], s3_data_type="S3Prefix", s3_input_mode="File",
+            s3_data_distribution_type="FullyReplicated"))
+
+    inputs = [s3_input(SUBMISSIONS_INPUT, submissions_uri), s3_input(COURSE_INPUT, course_uri)]
+    outputs = [ProcessingOutput(output_name=RESULTS_OUTPUT, s3_output=ProcessingS3Output(
+        s3_uri=results_uri, local_path=DEFAULT_PATHS[RESULTS_OUTPUT], s3_upload_mode="EndOfJob"))]
+    arguments = ["--lab", spec.lab, "--seed", str(spec.seed)]
+    if spec.workers:
+        arguments += ["--workers", str(spec.workers)]
+    return inputs, outputs, arguments
+
+
+class S3StandIn:
+    """moto's S3-compatible server on loopback: the stand-in for Amazon S3 in local mode."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def docker_problem() -> str | None:
+    """Why SageMaker local mode cannot run real containers here, or None if it can."""
+    import subprocess
+
+    if shutil.which("docker") is None:
+        return "docker is not installed"
+    if shutil.which("docker-compose") is None:
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True)
+        if probe.returncode != 0:
+            return "neither `docker compose` nor docker-compose is installed"
+    info = subprocess.run(["docker", "info"], capture_output=True, text=True)
+    if info.returncode != 0:
+        return "the Docker engine is not running (start dockerd)"
+    return None
+
+
+def image_problem(image: str) -> str | None:
+    import subprocess
+
+    probe = subprocess.run(["docker", "image", "inspect", image], capture_output=True)
+    if probe.returncode != 0:
+        return f"image {image} is not built (run infra/build-image.sh)"
+    return None
+
+
+def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: str | None = None,
+                role: str | None = None, image: str | None = None, instances: int = 1,
+                instance_type: str | None = None, max_runtime: int = 3600, seed: int | None = None,
+                local: bool = False, workers: int | None = None, course_root: Path | None = None,
+                wait: bool = True, poll_seconds: float = 15.0, on_step: Step = print) -> Merged | str:
+    """Grade ``lab_name`` as a Processing job; return the merged results (or, with
+    ``wait=False``, the started job's name).
+
+    Raises:
+        ConfigError: missing bucket/role/image for a real account, bad submissions location,
+            Docker unusable for ``local``.
+        GraderFault: the job failed, or its output lacks a host or a student.
+    """
+    from .course import find_course_root, load_lab
+    from .processing import write_bundle
+
+    root = Path(course_root) if course_root else find_course_root()
+    lab = load_lab(lab_name, root)
+    if instances < 1:
+        raise ConfigError("--instances must be at least 1")
+    if not local:
+        missing = [flag for flag, value in (("--bucket", bucket), ("--role", role), ("--image", image)) if not value]
+        if missing:
+            raise ConfigError(f"{', '.join(missing)} required for a real account (or pass --local)")
+    else:
+        problem = docker_problem() or image_problem(image or LOCAL_IMAGE)
+        if problem:
+            raise ConfigError(f"--local needs real containers: {problem}")
+    seed = secrets.randbelow(2**31) if seed is None else int(seed)
+    spec = JobSpec(lab=lab.name, bucket=bucket or LOCAL_BUCKET, role=role or LOCAL_ROLE,
+                   image=image or LOCAL_IMAGE, instances=instances,
+                   instance_type=instance_type or "ml.c5.xlarge", max_runtime=max_runtime, seed=seed,
+                   workers=workers)
+    stand_in = S3StandIn() if local else None
+    try:
+        session, s3 = _sessions(spec, local=local, endpoint=stand_in.endpoint if stand_in else None)
+        if stand_in:
+            on_step(f"S3 stand-in (moto server) on {stand_in.endpoint}, bucket {spec.bucket}")
+            s3.create_bucket(Bucket=spec.bucket)
+        job_name = spec.job_name()
+        base = f"{spec.prefix}/{job_name}"
+        with tempfile.TemporaryDirectory(prefix="autograder-cloud-") as scratch:
+            scratch = Path(scratch)
+            if str(submissions).startswith("s3://"):
+                sub_bucket, sub_prefix = _s3_split(str(submissions))
+                submissions_uri = f"s3://{sub_bucket}/{sub_prefix}"
+                expected = students_under(s3, sub_bucket, sub_prefix, lab.name)
+            else:
+                folder = Path(submissions)
+                if not folder.is_dir():
+                    raise CourseError(f"submissions folder {folder} does not exist")
+                expected = sorted(p.name for p in folder.iterdir()
+                                  if p.is_dir() and not p.is_symlink() and (p / lab.name).is_dir()
+                                  and p.name != ".ipynb_checkpoints")
+                count = upload_folder(s3, folder, spec.bucket, f"{base}/submissions",
+                                      only=lambda rel: len(rel.parts) >= 3 and rel.parts[1] == lab.name)
+                submissions_uri = f"s3://{spec.bucket}/{base}/submissions"
+                on_step(f"uploaded {count} file(s) of {len(expected)} student(s) to {submissions_uri}")
+            if not expected:
+                raise CourseError(f"no submissions of {lab.name} in {submissions}")
+            bundle = write_bundle(root, lab.name, scratch / "course")
+            count = upload_folder(s3, bundle, spec.bucket, f"{base}/course")
+            course_uri = f"s3://{spec.bucket}/{base}/course"
+            results_uri = f"s3://{spec.bucket}/{base}/results"
+            on_step(f"uploaded the course bundle ({count} files) to {course_uri}")
+
+            processor = build_processor(spec, session, local=local)
+            inputs, outputs, arguments = job_io(spec, submissions_uri, course_uri, results_uri)
+            on_step(f"starting processing job {job_name}: {spec.instances} x "
+                    f"{'local container' if local else spec.instance_type}, image {spec.image}, seed {seed}")
+            started = time.monotonic()
+            try:
+                processor.run(inputs=inputs, outputs=outputs, arguments=arguments, job_name=job_name,
+                              wait=False, logs=False)
+            except Exception as exc:  # the SDK raises plain exceptions (ClientError, RuntimeError...)
+                raise GraderFault(f"processing job {job_name} failed: {_one_line(exc)}") from None
+            if not wait:
+                return job_name
+            if not local:
+                _wait(session, job_name, poll_seconds, on_step)
+            on_step(f"job {job_name} finished in {time.monotonic() - started:.0f} s; downloading results")
+            job_output = scratch / "results"
+            downloaded = download_prefix(s3, spec.bucket, f"{base}/results", job_output)
+            if not downloaded:
+                raise GraderFault(f"processing job {job_name} wrote no results to {results_uri}")
+            merged = merge_results(job_output, Path(out), lab_name=lab.name, course_root=root,
+                                   expected_students=expected)
+            merged.seconds = time.monotonic() - started
+            return merged
+    finally:
+        if stand_in:
+            stand_in.stop()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return (text[:300] + "...") if len(text) > 300 else text or type(exc).__name__
+
+
+def _sessions(spec: JobSpec, *, local: bool, endpoint: str | None):
+    """The SDK session and an S3 client that talk to the same S3 (Amazon's, or the stand-in)."""
+    import boto3
+
+    if local:
+        from sagemaker.core.local.local_session import LocalSession
+
+        boto = boto3.Session(aws_access_key_id="stand-in", aws_secret_access_key="stand-in",
+                             region_name=LOCAL_REGION)
+        session = LocalSession(boto_session=boto, s3_endpoint_url=endpoint, default_bucket=spec.bucket,
+                               disable_local_code=True)
+        return session, boto.client("s3", endpoint_url=endpoint)
+    from sagemaker.core.helper.session_helper import Session
+
+    boto = boto3.Session()
+    if boto.region_name is None:
+        raise ConfigError("no AWS region configured (set AWS_DEFAULT_REGION or a profile's region)")
+    session = Session(boto_session=boto, default_bucket=spec.bucket)
+    return session, boto.client("s3")
+
+
+def _wait(session, job_name: str, poll_seconds: float, on_step: Step) -> None:
+    """Poll the job until it ends, reporting each change of status; fail on Failed/Stopped."""
+    client = session.sagemaker_client
+    last = None
+    started = time.monotonic()
+    while True:
+        description = client.describe_processing_job(ProcessingJobName=job_name)
+        status = description["ProcessingJobStatus"]
+        if status != last:
+            on_step(f"job {job_name}: {status} (after {time.monotonic() - started:.0f} s)")
+            last = status
+        if status in TERMINAL:
+            break
+        time.sleep(poll_seconds)
+    if status != "Completed":
+        reason = description.get("FailureReason") or description.get("ExitMessage") or "no reason given"
+        raise GraderFault(f"processing job {job_name} {status.lower()}: {_one_line(reason)}")

@@ -1,0 +1,321 @@
+"""The grading container's entrypoint: one host of a SageMaker Processing job.
+
+It follows the Processing contract and then runs the very same ``grade_class`` as
+``autograder grade``; nothing is re-implemented for the cloud.
+
+    /opt/ml/config/resourceconfig.json        {"current_host": "algo-2", "hosts": ["algo-1", "algo-2"], ...}
+    /opt/ml/config/processingjobconfig.json   the job's request (inputs, outputs, arguments, ...)
+    /opt/ml/processing/input/submissions/     <student>/<lab>/<notebook>.ipynb (nbgrader layout)
+    /opt/ml/processing/input/course/          the course bundle (see ``write_bundle``)
+    /opt/ml/processing/output/results/        <student>/<lab>/result.json + executed notebook,
+                                              and hosts/<host>.json, hosts/<host>-grades.csv
+    /opt/ml/output/message                    why the job failed (read by SageMaker)
+
+Every host sees every submission (FullyReplicated input, which SageMaker local mode also
+accepts) and grades a deterministic share of them: the sorted student list, every n-th student
+starting at the host's index in ``hosts``. A student's failure is a result row; the job fails
+(non-zero exit and ``/opt/ml/output/message``) only when grading itself cannot run.
+
+``AUTOGRADER_CONTRACT_ROOT`` moves the whole contract under another folder, so the entrypoint
+runs without a container (tests, ``make demo`` where Docker is missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import AutograderError, ConfigError
+
+CONTRACT_ROOT_ENV = "AUTOGRADER_CONTRACT_ROOT"
+PROCESSING = "opt/ml/processing"
+SUBMISSIONS_INPUT = "submissions"
+COURSE_INPUT = "course"
+RESULTS_OUTPUT = "results"
+DEFAULT_PATHS = {
+    SUBMISSIONS_INPUT: f"/{PROCESSING}/input/submissions",
+    COURSE_INPUT: f"/{PROCESSING}/input/course",
+    RESULTS_OUTPUT: f"/{PROCESSING}/output/results",
+}
+HOSTS_DIR = "hosts"
+
+
+@dataclass(frozen=True)
+class Contract:
+    """Where this host's inputs, outputs and configuration are."""
+
+    root: Path
+    submissions: Path
+    course: Path
+    results: Path
+    current_host: str
+    hosts: tuple[str, ...]
+    job_name: str
+
+    @property
+    def host_index(self) -> int:
+        return self.hosts.index(self.current_host)
+
+    @property
+    def message_file(self) -> Path:
+        return self.root / "opt/ml/output/message"
+
+
+def shard(students: list[str], hosts: tuple[str, ...] | list[str], current_host: str) -> list[str]:
+    """The students ``current_host`` grades: every n-th of the sorted list, from its index.
+
+    Every student lands on exactly one host, the split is the same on every host (each sees the
+    whole list), and hosts differ in load by at most one submission.
+    """
+    index = list(hosts).index(current_host)
+    return sorted(students)[index::len(hosts)]
+
+
+def _inside(root: Path, absolute: str) -> Path:
+    return root / absolute.lstrip("/")
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {path} is missing: not running under the SageMaker Processing contract") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{what} {path} is unreadable: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} {path} is not a JSON object")
+    return data
+
+
+def read_contract(root: Path | None = None) -> Contract:
+    """Read the job's configuration files and resolve the input and output folders by name."""
+    root = Path(root if root is not None else os.environ.get(CONTRACT_ROOT_ENV, "/"))
+    resources = _read_json(root / "opt/ml/config/resourceconfig.json", "resource config")
+    hosts = resources.get("hosts")
+    current = resources.get("current_host")
+    if not isinstance(hosts, list) or not hosts or current not in hosts:
+        raise ConfigError(f"resource config names no current_host among its hosts: {resources}")
+    job = _read_json(root / "opt/ml/config/processingjobconfig.json", "processing job config")
+    paths = dict(DEFAULT_PATHS)
+    for item in job.get("ProcessingInputs") or []:
+        local = (item.get("S3Input") or {}).get("LocalPath")
+        if item.get("InputName") in paths and local:
+            paths[item["InputName"]] = local
+    for item in (job.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
+        local = (item.get("S3Output") or {}).get("LocalPath")
+        if item.get("OutputName") in paths and local:
+            paths[item["OutputName"]] = local
+    return Contract(root=root, submissions=_inside(root, paths[SUBMISSIONS_INPUT]),
+                    course=_inside(root, paths[COURSE_INPUT]), results=_inside(root, paths[RESULTS_OUTPUT]),
+                    current_host=str(current), hosts=tuple(str(h) for h in hosts),
+                    job_name=str(job.get("ProcessingJobName", "local")))
+
+
+def write_bundle(course_root: Path, lab_name: str, dest: Path) -> Path:
+    """Copy what grading ``lab_name`` needs into ``dest``, laid out as a course folder:
+    ``nbgrader_config.py``, ``source/<lab>/``, ``release/<lab>/`` and the lab's content under
+    ``autograder/labs/<lab>/`` (hidden suite, reference). The job reads the course from here, so a
+    changed lab needs no new image."""
+    from .course import load_lab
+    from .grade import release_template
+
+    lab = load_lab(lab_name, course_root)
+    release_template(lab)  # a missing release is the instructor's fault: say so before uploading
+    dest = Path(dest)
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    shutil.copy2(lab.course_root / "nbgrader_config.py", dest / "nbgrader_config.py")
+    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc")
+    shutil.copytree(lab.source_dir, dest / "source" / lab.name, ignore=ignore)
+    shutil.copytree(lab.release_dir, dest / "release" / lab.name, ignore=ignore)
+    shutil.copytree(lab.content_dir, dest / "autograder" / "labs" / lab.name, ignore=ignore)
+    return dest
+
+
+def write_contract(root: Path, *, submissions: Path, course_bundle: Path, hosts: list[str], current_host: str,
+                   arguments: list[str], job_name: str = "autograder-local") -> Contract:
+    """Lay out a contract root as SageMaker would for one host (inputs copied in, config files
+    written); used to run the entrypoint without a container."""
+    root = Path(root)
+    for name, src in ((SUBMISSIONS_INPUT, submissions), (COURSE_INPUT, course_bundle)):
+        dest = _inside(root, DEFAULT_PATHS[name])
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(src, dest, symlinks=True)
+    _inside(root, DEFAULT_PATHS[RESULTS_OUTPUT]).mkdir(parents=True, exist_ok=True)
+    config = root / "opt/ml/config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "resourceconfig.json").write_text(json.dumps(
+        {"current_host": current_host, "hosts": hosts, "network_interface_name": "eth0"}))
+    (config / "processingjobconfig.json").write_text(json.dumps({
+        "ProcessingJobName": job_name,
+        "AppSpecification": {"ImageUri": "none (entrypoint run directly)",
+                             "ContainerEntrypoint": ["python3", "-m", "autograder.processing"],
+                             "ContainerArguments": arguments},
+        "ProcessingInputs": [{"InputName": name, "S3Input": {"LocalPath": DEFAULT_PATHS[name],
+                                                             "S3DataDistributionType": "FullyReplicated"}}
+                             for name in (SUBMISSIONS_INPUT, COURSE_INPUT)],
+        "ProcessingOutputConfig": {"Outputs": [{"OutputName": RESULTS_OUTPUT,
+                                                "S3Output": {"LocalPath": DEFAULT_PATHS[RESULTS_OUTPUT]}}]},
+        "ProcessingResources": {"ClusterConfig": {"InstanceCount": len(hosts), "InstanceType": "local"}},
+    }))
+    return read_contract(root)
+
+
+def run(contract: Contract, *, lab_name: str, seed: int, workers: int | None = None,
+        log=print) -> dict:
+    """Grade this host's share into the results folder; return the host's manifest."""
+    from .grade import grade_class
+    from .record import environment, write_json
+
+    if not contract.submissions.is_dir():
+        raise ConfigError(f"input {SUBMISSIONS_INPUT!r} is missing at {contract.submissions}")
+    if not (contract.course / "nbgrader_config.py").is_file():
+        raise ConfigError(f"input {COURSE_INPUT!r} at {contract.course} is not a course bundle "
+                          "(no nbgrader_config.py)")
+    started = time.monotonic()
+    picked: list[str] = []
+
+    def share(students: list[str]) -> list[str]:
+        picked.extend(shard(students, contract.hosts, contract.current_host))
+        log(f"{contract.current_host}: grading {len(picked)} of {len(students)} submission(s) "
+            f"(host {contract.host_index + 1} of {len(contract.hosts)}), seed {seed}")
+        return list(picked)
+
+    def progress(done: int, total: int, result: dict) -> None:
+        log(f"{contract.current_host}: [{done}/{total}] {result['student']}: {result['status']} "
+            f"{result['score']:g}/{result['max_score']:g}")
+
+    contract.results.mkdir(parents=True, exist_ok=True)
+    grading = grade_class(lab_name, submissions=contract.submissions, out=contract.results, workers=workers,
+                          seed=seed, course_root=contract.course, on_progress=progress, share=share)
+    # Every host writes the same result folders' parent: keep the per-host class file apart.
+    hosts_dir = contract.results / HOSTS_DIR
+    hosts_dir.mkdir(exist_ok=True)
+    os.replace(grading.grades_csv, hosts_dir / f"{contract.current_host}-grades.csv")
+    manifest = {
+        "job": contract.job_name,
+        "host": contract.current_host,
+        "hosts": list(contract.hosts),
+        "lab": lab_name,
+        "seed": seed,
+        "students": sorted(r["student"] for r in grading.results),
+        "statuses": {r["student"]: r["status"] for r in grading.results},
+        "grader_errors": [r["student"] for r in grading.grader_errors],
+        "seconds": round(time.monotonic() - started, 3),
+        "environment": environment(),
+    }
+    write_json(hosts_dir / f"{contract.current_host}.json", manifest)
+    return manifest
+
+
+@dataclass
+class Merged:
+    """A job's results merged from all its hosts into one result set."""
+
+    lab: str
+    out: Path
+    results: list[dict]
+    manifests: list[dict]
+    seed: int
+    grades_csv: Path
+    graded: int
+    reused: int = 0
+    seconds: float = 0.0
+
+    @property
+    def grader_errors(self) -> list[dict]:
+        return [r for r in self.results if r["status"] == "grader_error" or r.get("grader_errors")]
+
+
+def merge_results(job_output: Path, out: Path, *, lab_name: str, course_root: Path | None = None,
+                  expected_students: list[str] | None = None) -> Merged:
+    """Merge every host's output (``job_output`` holds ``hosts/`` and ``<student>/<lab>/``) into
+    ``out`` as local grading writes it: ``<student>/<lab>/`` folders and one ``grades.csv``.
+
+    Raises GraderFault when a host is missing, a student was graded twice or not at all: a
+    merged set that silently lacks a student would be a lost result.
+    """
+    from .course import load_lab
+    from .errors import GraderFault
+    from .record import read_result
+    from .report import write_grades
+
+    job_output, out = Path(job_output), Path(out)
+    manifests = [json.loads(p.read_text()) for p in sorted((job_output / HOSTS_DIR).glob("*.json"))]
+    if not manifests:
+        raise GraderFault(f"the job wrote no host manifest under {job_output / HOSTS_DIR}: it graded nothing")
+    hosts = manifests[0]["hosts"]
+    missing_hosts = sorted(set(hosts) - {m["host"] for m in manifests})
+    if missing_hosts:
+        raise GraderFault(f"host(s) {', '.join(missing_hosts)} wrote no results")
+    owner: dict[str, str] = {}
+    for m in manifests:
+        for student in m["students"]:
+            if student in owner:
+                raise GraderFault(f"student {student!r} was graded by both {owner[student]} and {m['host']}")
+            owner[student] = m["host"]
+    if expected_students is not None:
+        lost = sorted(set(expected_students) - set(owner))
+        if lost:
+            raise GraderFault(f"no host graded {', '.join(lost)}")
+    results = []
+    for student in sorted(owner):
+        src = job_output / student / lab_name
+        result = read_result(src / "result.json")
+        if result is None:
+            raise GraderFault(f"{owner[student]} listed {student!r} but wrote no readable result.json")
+        dest = out / student / lab_name
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(src, dest)
+        results.append(result)
+    hosts_out = out / HOSTS_DIR
+    hosts_out.mkdir(parents=True, exist_ok=True)
+    for path in (job_output / HOSTS_DIR).iterdir():
+        shutil.copy2(path, hosts_out / path.name)
+    lab = load_lab(lab_name, course_root)
+    grades = write_grades(out, results, [f.name for f in lab.functions])
+    return Merged(lab=lab_name, out=out, results=results, manifests=manifests, seed=manifests[0]["seed"],
+                  grades_csv=grades, graded=len(results),
+                  seconds=max((m["seconds"] for m in manifests), default=0.0))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.processing",
+                                     description="Grade this host's share of a class under the Processing contract.")
+    parser.add_argument("--lab", required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args(argv)
+    contract = None
+    try:
+        contract = read_contract()
+        manifest = run(contract, lab_name=args.lab, seed=args.seed, workers=args.workers,
+                       log=lambda text: print(text, flush=True))
+    except (AutograderError, OSError) as exc:
+        message = f"autograder: {exc}"
+        print(message, file=sys.stderr, flush=True)
+        root = contract.root if contract else Path(os.environ.get(CONTRACT_ROOT_ENV, "/"))
+        try:
+            target = root / "opt/ml/output/message"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(message[:1024] + "\n")
+        except OSError:
+            pass
+        return 2
+    errors = manifest["grader_errors"]
+    print(f"{manifest['host']}: done, {len(manifest['students'])} graded in {manifest['seconds']:.1f} s"
+          + (f"; grader failed on {', '.join(errors)}" if errors else ""), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
