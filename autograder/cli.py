@@ -109,6 +109,7 @@ def cmd_demo(args) -> int:
           "Lab 1's class has a submission that never finishes, so the whole demo takes about three minutes.",
           file=sys.stderr)
     status = 0
+    reports = {}
     for name in labs:
         print(f"grading the {name} demo class", file=sys.stderr)
         report = run_demo(lab_name=name, out=args.out / name, workers=args.workers, course_root=args.course,
@@ -120,7 +121,31 @@ def cmd_demo(args) -> int:
         print()
         _print_grading(report.grading, about=report.about)
         status = max(status, _grader_error_exit(report.grading))
-    return status
+        reports[name] = report
+    if args.no_cloud or not reports:
+        return status
+    return max(status, _demo_cloud(next(iter(reports.values())), args))
+
+
+def _demo_cloud(report, args) -> int:
+    """The first lab's demo class again, through the Processing path, with the same seed; parity."""
+    from .demo import run_cloud_demo
+    from .parity import format_report, write_report
+
+    lab = report.grading.lab
+    print(f"grading the {lab} demo class through the SageMaker Processing path (seed {report.grading.seed})",
+          file=sys.stderr)
+    cloud = run_cloud_demo(report, out=args.out / f"{lab}-cloud" / "autograded", course_root=args.course,
+                           on_step=lambda text: print(f"  {text}", file=sys.stderr, flush=True))
+    print(f"\n== {lab}: local grading vs. the Processing path ==")
+    print(f"mode:   {cloud.mode} ({cloud.why})")
+    print("hosts:  " + ", ".join(f"{m['host']} graded {', '.join(m['students']) or 'nobody'}"
+                                 for m in cloud.merged.manifests))
+    print()
+    print(format_report(cloud.parity))
+    path = write_report(args.out / f"{lab}-cloud" / "parity.json", cloud.parity)
+    print(f"parity report: {path}")
+    return 0 if cloud.parity.ok else 1
 
 
 def cmd_validate(args) -> int:
@@ -292,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lab", default=None, help="only this lab (default: every lab with a demo class)")
     p.add_argument("--out", type=Path, default=Path("demo"), help="demo folder (default: ./demo/<lab>)")
     p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--no-cloud", action="store_true",
+                   help="skip grading the first lab's class again through the Processing path (and parity)")
     course_option(p)
     p.set_defaults(func=cmd_demo)
 

@@ -13,7 +13,7 @@ named as such wherever it appears.
 
 from __future__ import annotations
 
-import os
+import json
 import re
 import secrets
 import shutil
@@ -151,7 +151,11 @@ class S3StandIn:
     """moto's S3-compatible server on loopback: the stand-in for Amazon S3 in local mode."""
 
     def __init__(self) -> None:
+        import logging
+
         from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
 
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
@@ -255,6 +259,11 @@ def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: st
 
             processor = build_processor(spec, session, local=local)
             inputs, outputs, arguments = job_io(spec, submissions_uri, course_uri, results_uri)
+            sent: dict = {}
+            if hasattr(session.sagemaker_client, "meta"):  # a real API client (Amazon's, or a stand-in)
+                session.sagemaker_client.meta.events.register(
+                    "provide-client-params.sagemaker.CreateProcessingJob",
+                    lambda params, **_: sent.update(json.loads(json.dumps(params, default=str))))
             on_step(f"starting processing job {job_name}: {spec.instances} x "
                     f"{'local container' if local else spec.instance_type}, image {spec.image}, seed {seed}")
             started = time.monotonic()
@@ -263,6 +272,8 @@ def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: st
                               wait=False, logs=False)
             except Exception as exc:  # the SDK raises plain exceptions (ClientError, RuntimeError...)
                 raise GraderFault(f"processing job {job_name} failed: {_one_line(exc)}") from None
+            finally:
+                _write_job_record(Path(out), job_name, spec, local, submissions_uri, course_uri, results_uri, sent)
             if not wait:
                 return job_name
             if not local:
@@ -279,6 +290,18 @@ def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: st
     finally:
         if stand_in:
             stand_in.stop()
+
+
+def _write_job_record(out: Path, job_name: str, spec: JobSpec, local: bool, submissions_uri: str,
+                      course_uri: str, results_uri: str, request: dict) -> None:
+    """``OUT/cloud-job.json``: which job produced these results, and the exact request the SDK sent."""
+    from .record import write_json
+
+    write_json(out / "cloud-job.json", {
+        "job": job_name, "mode": "local" if local else "sagemaker", "lab": spec.lab, "seed": spec.seed,
+        "image": spec.image, "instances": spec.instances, "submissions": submissions_uri, "course": course_uri,
+        "results": results_uri, "request": request or None,
+    })
 
 
 def _one_line(exc: BaseException) -> str:

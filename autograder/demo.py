@@ -109,3 +109,44 @@ def run_demo(*, lab_name: str = "linreg", out: Path = Path("demo"), workers: int
     grading = grade_class(lab_name, submissions=submitted, out=out / "autograded", workers=workers,
                           force=True, course_root=course_root, config=config, on_progress=on_progress)
     return DemoReport(release=report, grading=grading, submissions=submitted, about=about)
+
+
+@dataclass
+class CloudDemo:
+    """The demo class graded again through the Processing path, and its parity with local grading."""
+
+    mode: str           # "sagemaker local mode (containers)" or "entrypoint without a container"
+    why: str            # why this mode was chosen
+    merged: object      # processing.Merged
+    parity: object      # parity.ParityReport
+
+
+def run_cloud_demo(local: DemoReport, *, out: Path, course_root: Path | None = None, hosts: int = 2,
+                   on_step=print) -> CloudDemo:
+    """Grade ``local``'s class through the Processing path with the same seed, then compare.
+
+    With a Docker engine and the grading image: the SDK's local mode, real containers, the S3
+    stand-in. Otherwise the entrypoint runs directly, one process per host, each under its own
+    temporary contract root, and the reason is reported.
+    """
+    import tempfile
+
+    from .cloud import LOCAL_IMAGE, cloud_grade, docker_problem, image_problem
+    from .parity import compare
+    from .processing import run_without_container
+
+    lab_name, seed = local.grading.lab, local.grading.seed
+    out = Path(out)
+    shutil.rmtree(out, ignore_errors=True)
+    problem = docker_problem() or image_problem(LOCAL_IMAGE)
+    if problem is None:
+        merged = cloud_grade(lab_name, submissions=local.submissions, out=out, local=True, instances=hosts,
+                             seed=seed, course_root=course_root, on_step=on_step)
+        mode, why = "SageMaker local mode (real containers)", f"Docker and image {LOCAL_IMAGE} found"
+    else:
+        with tempfile.TemporaryDirectory(prefix="autograder-contract-") as scratch:
+            merged = run_without_container(lab_name, submissions=local.submissions, out=out, seed=seed,
+                                           hosts=hosts, course_root=course_root, scratch=Path(scratch),
+                                           log=on_step)
+        mode, why = "entrypoint without a container", problem
+    return CloudDemo(mode=mode, why=why, merged=merged, parity=compare(local.grading.out, out))

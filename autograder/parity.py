@@ -79,7 +79,7 @@ def load_results(folder: Path) -> dict[tuple[str, str], dict]:
 
 def _numbers_close(x: Any, y: Any, rtol: float, atol: float) -> bool:
     if isinstance(x, bool) or isinstance(y, bool):
-        return x == y
+        return type(x) is type(y) and x == y
     if isinstance(x, (int, float)) and isinstance(y, (int, float)):
         if math.isnan(x) or math.isnan(y):
             return math.isnan(x) and math.isnan(y)

@@ -169,9 +169,12 @@ def write_contract(root: Path, *, submissions: Path, course_bundle: Path, hosts:
     return read_contract(root)
 
 
-def run(contract: Contract, *, lab_name: str, seed: int, workers: int | None = None,
+def run(contract: Contract, *, lab_name: str, seed: int, workers: int | None = None, config=None,
         log=print) -> dict:
-    """Grade this host's share into the results folder; return the host's manifest."""
+    """Grade this host's share into the results folder; return the host's manifest.
+
+    ``config`` (a GradingConfig) defaults to the bundle's ``nbgrader_config.py`` and the
+    ``AUTOGRADER_*`` environment of the container, as ``autograder grade`` reads them."""
     from .grade import grade_class
     from .record import environment, write_json
 
@@ -195,7 +198,8 @@ def run(contract: Contract, *, lab_name: str, seed: int, workers: int | None = N
 
     contract.results.mkdir(parents=True, exist_ok=True)
     grading = grade_class(lab_name, submissions=contract.submissions, out=contract.results, workers=workers,
-                          seed=seed, course_root=contract.course, on_progress=progress, share=share)
+                          seed=seed, course_root=contract.course, config=config, on_progress=progress,
+                          share=share)
     # Every host writes the same result folders' parent: keep the per-host class file apart.
     hosts_dir = contract.results / HOSTS_DIR
     hosts_dir.mkdir(exist_ok=True)
@@ -286,6 +290,45 @@ def merge_results(job_output: Path, out: Path, *, lab_name: str, course_root: Pa
     return Merged(lab=lab_name, out=out, results=results, manifests=manifests, seed=manifests[0]["seed"],
                   grades_csv=grades, graded=len(results),
                   seconds=max((m["seconds"] for m in manifests), default=0.0))
+
+
+def run_without_container(lab_name: str, *, submissions: Path, out: Path, seed: int, hosts: int = 2,
+                          course_root: Path | None = None, scratch: Path, log=print) -> Merged:
+    """Run a job's hosts as plain processes (no Docker), each the real entrypoint command under
+    its own temporary contract root, all at once as a job's instances run; then gather their
+    outputs as S3 would and merge them into ``out``."""
+    import subprocess
+
+    from .course import find_course_root
+
+    root = Path(course_root) if course_root else find_course_root()
+    scratch = Path(scratch)
+    bundle = write_bundle(root, lab_name, scratch / "bundle")
+    names = [f"algo-{i + 1}" for i in range(hosts)]
+    arguments = ["--lab", lab_name, "--seed", str(seed), "--workers", "1"]
+    procs = {}
+    for host in names:
+        contract = write_contract(scratch / host, submissions=submissions, course_bundle=bundle, hosts=names,
+                                  current_host=host, arguments=arguments)
+        env = {**os.environ, CONTRACT_ROOT_ENV: str(contract.root)}
+        procs[host] = (contract, subprocess.Popen([sys.executable, "-m", "autograder.processing", *arguments],
+                                                  env=env, cwd=scratch, stdout=subprocess.PIPE,
+                                                  stderr=subprocess.STDOUT, text=True))
+    job_output = scratch / "job-output"
+    failed = []
+    for host, (contract, proc) in procs.items():
+        for line in proc.stdout:
+            log(line.rstrip())
+        if proc.wait() != 0:
+            message = contract.message_file.read_text().strip() if contract.message_file.exists() else ""
+            failed.append(f"{host}: {message or f'exit {proc.returncode}'}")
+            continue
+        shutil.copytree(contract.results, job_output, dirs_exist_ok=True)
+    if failed:
+        from .errors import GraderFault
+
+        raise GraderFault("processing job failed: " + "; ".join(failed))
+    return merge_results(job_output, out, lab_name=lab_name, course_root=root)
 
 
 def main(argv: list[str] | None = None) -> int:

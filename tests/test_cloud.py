@@ -1,0 +1,182 @@
+"""``autograder cloud grade``: the request the SageMaker SDK v3 builds, sent to a real API server
+(moto's, on loopback: a stand-in for Amazon SageMaker and S3, which runs no job), the uploads
+it makes, its refusals, and the full job in SageMaker local mode with real containers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+
+import boto3
+import nbformat
+import pytest
+
+from autograder.cli import main
+from autograder.cloud import LOCAL_IMAGE, S3StandIn, docker_problem
+from autograder.course import load_lab
+from autograder.demo import build_class, load_demo_class
+from autograder.parity import compare
+from conftest import REPO
+
+IMAGE_URI = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/autograder-grader:1"
+ROLE = "arn:aws:iam::123456789012:role/autograder-processing"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """A real S3 and SageMaker API on loopback (moto's server), reached as the SDK reaches Amazon:
+    through AWS_ENDPOINT_URL and ordinary credentials."""
+    server = S3StandIn()
+    # moto keeps its state per process, not per server: start every test from an empty account.
+    urllib.request.urlopen(urllib.request.Request(f"{server.endpoint}/moto-api/reset", method="POST")).close()
+    for key, value in {"AWS_ENDPOINT_URL": server.endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    boto3.client("s3").create_bucket(Bucket="course-bucket",
+                                     CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def small_class(tmp_path_factory):
+    """Three Lab 1 demo students (right, factor-2 gradient, blank) plus one student of another lab."""
+    lab = load_lab("linreg", REPO)
+    root = tmp_path_factory.mktemp("class")
+    students = load_demo_class(lab)
+    build_class(lab, root / "submitted", {k: students[k] for k in ("ada", "bohr", "dirac")})
+    (root / "submitted" / "only-polyreg" / "polyreg").mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(), str(root / "submitted" / "only-polyreg" / "polyreg" / "x.ipynb"))
+    return root / "submitted"
+
+
+def test_request_built_by_the_sdk_reaches_the_api(aws, small_class, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["cloud", "grade", "linreg", "--submissions", str(small_class), "--out", str(out),
+                 "--bucket", "course-bucket", "--role", ROLE, "--image", IMAGE_URI, "--instances", "3",
+                 "--instance-type", "ml.m5.large", "--max-runtime", "1800", "--seed", "11", "--no-wait"])
+    assert code == 0, capsys.readouterr().err
+    record = json.loads((out / "cloud-job.json").read_text())
+    name = record["job"]
+    assert name.startswith("autograder-linreg-")
+    assert f"started processing job {name}" in capsys.readouterr().out
+
+    # What the SDK sent, as the API client saw it.
+    request = record["request"]
+    assert request["ProcessingResources"]["ClusterConfig"] == {"InstanceType": "ml.m5.large", "InstanceCount": 3,
+                                                               "VolumeSizeInGB": 30}
+    assert request["StoppingCondition"] == {"MaxRuntimeInSeconds": 1800}
+    assert request["NetworkConfig"]["EnableNetworkIsolation"] is True
+    assert request["AppSpecification"] == {"ImageUri": IMAGE_URI,
+                                           "ContainerEntrypoint": ["python3", "-m", "autograder.processing"],
+                                           "ContainerArguments": ["--lab", "linreg", "--seed", "11"]}
+    assert request["RoleArn"] == ROLE
+
+    # What the server holds.
+    sm = boto3.client("sagemaker")
+    job = sm.describe_processing_job(ProcessingJobName=name)
+    assert job["AppSpecification"]["ContainerArguments"] == ["--lab", "linreg", "--seed", "11"]
+    assert job["NetworkConfig"]["EnableNetworkIsolation"] is True
+    assert job["StoppingCondition"]["MaxRuntimeInSeconds"] == 1800
+    inputs = {i["InputName"]: i["S3Input"] for i in job["ProcessingInputs"]}
+    assert set(inputs) == {"submissions", "course"}
+    for spec in inputs.values():
+        assert spec["S3DataDistributionType"] == "FullyReplicated"  # hosts shard themselves
+    assert inputs["submissions"]["LocalPath"] == "/opt/ml/processing/input/submissions"
+    [output] = job["ProcessingOutputConfig"]["Outputs"]
+    assert (output["OutputName"], output["S3Output"]["LocalPath"]) == ("results", "/opt/ml/processing/output/results")
+    tags = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=job["ProcessingJobArn"])["Tags"]}
+    assert tags == {"autograder:lab": "linreg", "autograder:seed": "11"}
+
+    # The uploads: this lab's notebooks only, and the course bundle.
+    s3 = boto3.client("s3")
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="course-bucket", Prefix=f"autograder/{name}/")["Contents"])
+    submitted = [k.split("/submissions/")[1] for k in keys if "/submissions/" in k]
+    assert submitted == ["ada/linreg/linreg.ipynb", "bohr/linreg/linreg.ipynb", "dirac/linreg/linreg.ipynb"]
+    course = {k.split("/course/")[1] for k in keys if "/course/" in k}
+    assert {"nbgrader_config.py", "source/linreg/linreg.ipynb", "release/linreg/linreg.ipynb",
+            "autograder/labs/linreg/test_linreg.py"} <= course
+
+
+def test_a_job_that_wrote_nothing_is_a_grader_fault(aws, small_class, tmp_path, capsys):
+    """moto's server marks the job Completed at once and runs nothing: the launcher must notice
+    that no host wrote results, never report an empty class as graded."""
+    code = main(["cloud", "grade", "linreg", "--submissions", str(small_class), "--out", str(tmp_path / "out"),
+                 "--bucket", "course-bucket", "--role", ROLE, "--image", IMAGE_URI, "--seed", "3"])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "wrote no results" in err.splitlines()[-1]
+    assert "Completed" in err
+
+
+def test_s3_submissions_are_used_in_place(aws, small_class, tmp_path):
+    from autograder.cloud import students_under, upload_folder
+
+    s3 = boto3.client("s3")
+    upload_folder(s3, small_class, "course-bucket", "term1/linreg-subs")
+    assert students_under(s3, "course-bucket", "term1/linreg-subs", "linreg") == ["ada", "bohr", "dirac"]
+    assert main(["cloud", "grade", "linreg", "--submissions", "s3://course-bucket/term1/linreg-subs",
+                 "--out", str(tmp_path / "out"), "--bucket", "course-bucket", "--role", ROLE, "--image", IMAGE_URI,
+                 "--no-wait"]) == 0
+    record = json.loads((tmp_path / "out" / "cloud-job.json").read_text())
+    assert record["submissions"] == "s3://course-bucket/term1/linreg-subs"
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "--bucket, --role, --image required for a real account (or pass --local)"),
+    (["--bucket", "b", "--role", ROLE, "--image", IMAGE_URI, "--instances", "0"], "--instances must be at least 1"),
+    (["--bucket", "b", "--role", ROLE, "--image", IMAGE_URI, "--submissions", "s3:/x"], None),
+])
+def test_bad_arguments_are_one_line_errors(argv, message, small_class, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    base = ["cloud", "grade", "linreg", "--out", str(tmp_path / "o")]
+    if "--submissions" not in argv:
+        base += ["--submissions", str(small_class)]
+    code = main(base + argv)
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    if message:
+        assert message in err
+
+
+def _grading_image() -> str | None:
+    """Why the local-mode job cannot run here, or None once the image is built."""
+    problem = docker_problem()
+    if problem:
+        return problem
+    build = subprocess.run(["bash", str(REPO / "infra" / "build-image.sh"), LOCAL_IMAGE],
+                           capture_output=True, text=True, timeout=3000)
+    if build.returncode != 0:
+        return f"infra/build-image.sh failed: {build.stderr.strip().splitlines()[-1:]}"
+    return None
+
+
+@pytest.mark.slow
+def test_local_mode_job_in_real_containers_matches_local_grading(small_class, tmp_path, capsys):
+    """The whole cloud path: upload to the S3 stand-in, the SDK's local mode starts two real
+    containers of the grading image with docker-compose, each grades its share under the
+    Processing contract, results come back through S3 and merge; parity with local grading."""
+    problem = _grading_image()
+    if problem:
+        pytest.skip(f"SageMaker local mode needs real containers: {problem}")
+    cloud_out, local_out = tmp_path / "cloud", tmp_path / "local"
+    code = main(["cloud", "grade", "linreg", "--submissions", str(small_class), "--out", str(cloud_out),
+                 "--local", "--instances", "2", "--seed", "21"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err[-3000:]
+    assert "S3 stand-in (moto server)" in captured.err
+    hosts = {p.stem: json.loads(p.read_text()) for p in (cloud_out / "hosts").glob("*.json")}
+    assert len(hosts) == 2 and sorted(s for m in hosts.values() for s in m["students"]) == ["ada", "bohr", "dirac"]
+    for manifest in hosts.values():
+        assert manifest["environment"]["kernel_python"] != str(REPO / ".venv" / "bin" / "python")  # in the image
+
+    assert main(["grade", "linreg", "--submissions", str(small_class), "--out", str(local_out), "--seed", "21",
+                 "-q"]) == 0
+    capsys.readouterr()
+    report = compare(local_out, cloud_out)
+    assert report.ok, [m.line() for m in report.mismatches]
+    scores = {row["student"]: row["b"]["score"] for row in report.submissions}
+    assert scores == {"ada": 22.0, "bohr": 18.0, "dirac": 0.0}
+    assert (cloud_out / "grades.csv").read_text() == (local_out / "grades.csv").read_text()

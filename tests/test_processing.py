@@ -1,0 +1,148 @@
+"""The Processing-contract entrypoint, run without a container under a temporary contract root:
+every submission graded exactly once whatever the number of hosts, and the merged results
+equal local grading of the same class with the same seed (checked by the parity command)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.cli import main
+from autograder.errors import ConfigError, GraderFault
+from autograder.parity import compare
+from autograder.processing import (merge_results, read_contract, run, shard, write_bundle,
+                                   write_contract)
+from conftest import FAST, REPO
+
+
+def test_shard_gives_every_student_to_exactly_one_host():
+    students = [f"s{i:02d}" for i in range(10)]
+    hosts = ["algo-1", "algo-2", "algo-3"]
+    shares = {h: shard(list(reversed(students)), hosts, h) for h in hosts}
+    assert shares == {"algo-1": ["s00", "s03", "s06", "s09"], "algo-2": ["s01", "s04", "s07"],
+                      "algo-3": ["s02", "s05", "s08"]}
+    assert shard(["only"], hosts, "algo-3") == []
+
+
+def test_contract_paths_come_from_the_job_config(tmp_path):
+    config = tmp_path / "opt/ml/config"
+    config.mkdir(parents=True)
+    (config / "resourceconfig.json").write_text(json.dumps({"current_host": "algo-2", "hosts": ["algo-1", "algo-2"]}))
+    (config / "processingjobconfig.json").write_text(json.dumps({
+        "ProcessingJobName": "job-1",
+        "ProcessingInputs": [{"InputName": "submissions", "S3Input": {"LocalPath": "/opt/ml/processing/input/subs"}}],
+        "ProcessingOutputConfig": {"Outputs": [{"OutputName": "results",
+                                                "S3Output": {"LocalPath": "/opt/ml/processing/output/r"}}]}}))
+    contract = read_contract(tmp_path)
+    assert contract.submissions == tmp_path / "opt/ml/processing/input/subs"
+    assert contract.course == tmp_path / "opt/ml/processing/input/course"
+    assert contract.results == tmp_path / "opt/ml/processing/output/r"
+    assert (contract.current_host, contract.hosts, contract.host_index, contract.job_name) == \
+        ("algo-2", ("algo-1", "algo-2"), 1, "job-1")
+
+
+def test_missing_contract_fails_the_job_with_a_message(tmp_path):
+    env = {**os.environ, "AUTOGRADER_CONTRACT_ROOT": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "autograder.processing", "--lab", "linreg", "--seed", "1"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    message = (tmp_path / "opt/ml/output/message").read_text()
+    assert "resource config" in message and "is missing" in message
+
+
+def test_bundle_holds_the_lab_and_nothing_else(tmp_path):
+    bundle = write_bundle(REPO, "linreg", tmp_path / "bundle")
+    files = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()}
+    assert "nbgrader_config.py" in files
+    assert "source/linreg/linreg.ipynb" in files and "release/linreg/linreg.ipynb" in files
+    assert {"autograder/labs/linreg/test_linreg.py", "autograder/labs/linreg/reference.py",
+            "autograder/labs/linreg/lab.toml"} <= files
+    assert not any("polyreg" in f or "cloud" in f.split("/")[1:2] for f in files)
+    assert not any("__pycache__" in f for f in files)
+
+
+def _run_hosts(tmp_path: Path, submissions: Path, seed: int, hosts: list[str]) -> Path:
+    """Run the entrypoint once per host (in-process, FAST limits) and gather their outputs as S3
+    would (every host uploads to the same prefix)."""
+    bundle = write_bundle(REPO, "linreg", tmp_path / "bundle")
+    job_output = tmp_path / "job-output"
+    for host in hosts:
+        contract = write_contract(tmp_path / host, submissions=submissions, course_bundle=bundle, hosts=hosts,
+                                  current_host=host, arguments=["--lab", "linreg", "--seed", str(seed)])
+        run(contract, lab_name="linreg", seed=seed, config=FAST, log=lambda _text: None)
+        shutil.copytree(contract.results, job_output, dirs_exist_ok=True)
+    return job_output
+
+
+@pytest.mark.slow
+def test_three_hosts_grade_each_submission_once_and_match_local(demo, tmp_path):
+    seed = demo.grading.seed
+    job_output = _run_hosts(tmp_path, demo.submissions, seed, ["algo-1", "algo-2", "algo-3"])
+    manifests = [json.loads(p.read_text()) for p in sorted((job_output / "hosts").glob("*.json"))]
+    assert [m["host"] for m in manifests] == ["algo-1", "algo-2", "algo-3"]
+    graded = sorted(s for m in manifests for s in m["students"])
+    everyone = sorted(r["student"] for r in demo.grading.results)
+    assert graded == everyone  # each exactly once
+    assert [len(m["students"]) for m in manifests] == [2, 2, 2]
+
+    merged = merge_results(job_output, tmp_path / "merged", lab_name="linreg", course_root=REPO,
+                           expected_students=everyone)
+    assert (tmp_path / "merged" / "grades.csv").read_text() == demo.grading.grades_csv.read_text()
+    report = compare(demo.grading.out, tmp_path / "merged")
+    assert report.ok, [m.line() for m in report.mismatches]
+    assert report.tests_compared == sum(len(r["tests"]) for r in demo.grading.results)
+    assert report.values_compared > 100
+    assert {r["student"]: r["score"] for r in merged.results} == \
+        {r["student"]: r["score"] for r in demo.grading.results}
+
+
+@pytest.mark.slow
+def test_one_host_entrypoint_as_a_process_matches_local(demo, tmp_path):
+    """The real entrypoint command, configured as a container is (environment, contract files)."""
+    seed = demo.grading.seed
+    bundle = write_bundle(REPO, "linreg", tmp_path / "bundle")
+    root = tmp_path / "root"
+    write_contract(root, submissions=demo.submissions, course_bundle=bundle, hosts=["algo-1"], current_host="algo-1",
+                   arguments=["--lab", "linreg", "--seed", str(seed)])
+    env = {**os.environ, "AUTOGRADER_CONTRACT_ROOT": str(root), "AUTOGRADER_CELL_TIMEOUT": str(FAST.cell_timeout),
+           "AUTOGRADER_NOTEBOOK_TIMEOUT": str(FAST.notebook_timeout), "AUTOGRADER_CALL_TIMEOUT": str(FAST.call_timeout)}
+    proc = subprocess.run([sys.executable, "-m", "autograder.processing", "--lab", "linreg", "--seed", str(seed)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "algo-1: grading 6 of 6 submission(s)" in proc.stdout
+    assert not (root / "opt/ml/output/message").exists()
+    results = root / "opt/ml/processing/output/results"
+    assert sorted(p.name for p in (results / "hosts").iterdir()) == ["algo-1-grades.csv", "algo-1.json"]
+    merge_results(results, tmp_path / "merged", lab_name="linreg", course_root=REPO)
+    assert main(["parity", str(demo.grading.out), str(tmp_path / "merged"), "--json", str(tmp_path / "p.json")]) == 0
+    assert json.loads((tmp_path / "p.json").read_text())["ok"] is True
+
+
+def test_merge_refuses_a_missing_host_or_a_lost_student(tmp_path):
+    out = tmp_path / "job"
+    (out / "hosts").mkdir(parents=True)
+    manifest = {"host": "algo-1", "hosts": ["algo-1", "algo-2"], "students": ["ada"], "seed": 1, "seconds": 1.0}
+    (out / "hosts" / "algo-1.json").write_text(json.dumps(manifest))
+    with pytest.raises(GraderFault, match="algo-2 wrote no results"):
+        merge_results(out, tmp_path / "m", lab_name="linreg", course_root=REPO)
+    (out / "hosts" / "algo-2.json").write_text(json.dumps({**manifest, "host": "algo-2", "students": []}))
+    with pytest.raises(GraderFault, match="no host graded bohr"):
+        merge_results(out, tmp_path / "m", lab_name="linreg", course_root=REPO, expected_students=["ada", "bohr"])
+    with pytest.raises(GraderFault, match="wrote no readable result.json"):
+        merge_results(out, tmp_path / "m", lab_name="linreg", course_root=REPO)
+
+
+def test_contract_without_inputs_is_a_job_failure(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    contract = write_contract(tmp_path / "root", submissions=empty, course_bundle=empty, hosts=["algo-1"],
+                              current_host="algo-1", arguments=[])
+    with pytest.raises(ConfigError, match="not a course bundle"):
+        run(contract, lab_name="linreg", seed=1, config=FAST)
