@@ -135,15 +135,15 @@ def _demo_cloud(report, args) -> int:
     lab = report.grading.lab
     print(f"grading the {lab} demo class through the SageMaker Processing path (seed {report.grading.seed})",
           file=sys.stderr)
-    cloud = run_cloud_demo(report, out=args.out / f"{lab}-cloud" / "autograded", course_root=args.course,
+    cloud = run_cloud_demo(report, out=args.out / f"{lab}-processing" / "autograded", course_root=args.course,
                            on_step=lambda text: print(f"  {text}", file=sys.stderr, flush=True))
     print(f"\n== {lab}: local grading vs. the Processing path ==")
     print(f"mode:   {cloud.mode} ({cloud.why})")
-    print("hosts:  " + ", ".join(f"{m['host']} graded {', '.join(m['students']) or 'nobody'}"
+    print("hosts:  " + "; ".join(f"{m['host']} graded {', '.join(m['students']) or 'nobody'}"
                                  for m in cloud.merged.manifests))
     print()
     print(format_report(cloud.parity))
-    path = write_report(args.out / f"{lab}-cloud" / "parity.json", cloud.parity)
+    path = write_report(args.out / f"{lab}-processing" / "parity.json", cloud.parity)
     print(f"parity report: {path}")
     return 0 if cloud.parity.ok else 1
 
@@ -201,6 +201,8 @@ def cmd_gradebook(args) -> int:
         print(f"{s.student:<{width}}  skipped: {s.reason}")
     print(f"synced {len(sync.synced)}, skipped {len(sync.skipped)}; manual grades are kept. "
           f"Review in the formgrader or run `nbgrader export`.")
+    for warning in sync.warnings:
+        print(f"autograder: warning: {warning}", file=sys.stderr)
     return 0
 
 

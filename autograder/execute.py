@@ -110,6 +110,12 @@ def _client_class():
             # Everything a notebook prints is held by the grader; past the cap it is dropped
             # (with one note in place), so a flood costs the student output, not grader memory.
             content = msg.get("content", {})
+            if msg.get("msg_type") == "error":
+                # An error is how the result knows the cell failed: never dropped past the cap, only
+                # clipped (an exception can carry a message of any size).
+                content["evalue"] = str(content.get("evalue", ""))[:2000]
+                content["traceback"] = [str(line)[:2000] for line in content.get("traceback", [])[-40:]]
+                return super().output(outs, msg, display_id, cell_index)
             size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
             self.output_bytes += size
             if self.output_bytes > self.max_output_bytes:
@@ -313,7 +319,8 @@ class KernelSession:
         needed = [os.path.realpath(self._tmp), os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)]
         hide = [h for h in (os.path.realpath(p) for p in self.hide) if os.path.isdir(h)
                 and not any(n == h or n.startswith(h + os.sep) for n in needed)]
-        return {"isolate": bool(isolation.get("namespaces")), "hide": hide, "uid": uid, "limits": limits}
+        return {"isolate": bool(isolation.get("namespaces")), "hide": hide, "keep": [os.path.realpath(self._tmp)],
+                "uid": uid, "limits": limits}
 
     def sandbox_summary(self) -> dict:
         """For result.json: what was enforced on this kernel."""
@@ -322,6 +329,7 @@ class KernelSession:
                     else "kernels are not fork-started (fork_kernels is off or unavailable)"}
         return {"enforced": True, "unprivileged_uid": self.sandbox.get("uid"),
                 "network": "none" if self.sandbox.get("isolate") else "not isolated",
+                "tmp": "private" if self.sandbox.get("isolate") else "shared",
                 "hidden": self.sandbox.get("hide", []),
                 "limits": {k.removeprefix("RLIMIT_").lower(): v for k, v in self.sandbox.get("limits", {}).items()},
                 **({"note": self.sandbox["note"]} if "note" in self.sandbox else {})}

@@ -79,7 +79,7 @@ def expose(paths: list[str]) -> None:
             os.rmdir(staging)
 
 
-def isolate(hide: list[str], expose_paths: list[str] = ()) -> None:
+def isolate(hide: list[str], expose_paths: list[str] = (), keep: list[str] = ()) -> None:
     """New mount and network namespaces: no network at all (the kernel talks to the grader over
     unix sockets), ``hide`` (hidden suites, sources, results, other submissions) covered by
     empty read-only mounts, and ``expose_paths`` reachable. Needs root; the caller drops root
@@ -92,6 +92,23 @@ def isolate(hide: list[str], expose_paths: list[str] = ()) -> None:
         if os.path.isdir(path):
             _check(libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                               b"size=4k,mode=0555"), f"hiding {path}")
+    private_tmp([*keep, *expose_paths])
+
+
+def private_tmp(keep: list[str], tmp: str = "/tmp") -> None:
+    """Give the kernel a fresh, empty ``/tmp`` of its own (a small tmpfs), so nothing it leaves
+    there reaches the next student's kernel and nothing earlier kernels left is visible. Folders
+    under ``/tmp`` it still needs (its own folder, a Python installed there) are bound back in."""
+    libc = _libc()
+    inside = sorted({os.path.realpath(p) for p in keep if os.path.realpath(p).startswith(tmp + os.sep)})
+    handles = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in inside]
+    _check(libc.mount(b"tmpfs", tmp.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=256m,mode=1777"),
+           "a private /tmp")
+    for path, fd in handles:
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _check(libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None),
+               f"keeping {path}")
+        os.close(fd)
 
 
 def needed_paths() -> list[str]:
@@ -136,7 +153,7 @@ def _child(request: dict) -> None:  # pragma: no cover (runs in the forked kerne
     import resource  # noqa: F401 (before root is dropped)
 
     if sandbox.get("isolate"):
-        isolate(sandbox.get("hide", []), needed_paths())
+        isolate(sandbox.get("hide", []), needed_paths(), sandbox.get("keep", []))
     if sandbox.get("uid") is not None:
         uid = int(sandbox["uid"])
         os.setgroups([])

@@ -148,7 +148,7 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
         mark = current
 
     try:
-        nb = load_notebook(sub.path, lab=lab.name, template_ids=set(template_ids))
+        nb = load_notebook(sub.path, lab=lab.name, template_ids=set(template_ids), template=template)
     except SubmissionError as exc:
         lap("load")
         timings["total"] = time.monotonic() - t0

@@ -52,7 +52,7 @@ def test_student_code_runs_unprivileged_without_network_or_course_files(sandboxe
     assert stdout(ran, 0) == "True True\n"
     engine, results, sources, history = stdout(ran, 1).split()
     assert engine == "0" and sources == "0" and history in ("0", "FileNotFoundError")
-    assert results in ("0", "PermissionError")  # hidden, and its parent folder is closed anyway
+    assert results in ("0", "PermissionError", "FileNotFoundError")  # hidden, or gone with the private /tmp
     assert stdout(ran, 2).startswith("no network")
     assert stdout(ran, 3) == "cannot read FileNotFoundError\n"
     assert stdout(ran, 4) == "3\n"
@@ -84,3 +84,28 @@ def test_memory_and_fork_bombs_hit_their_limits(sandboxed):
     finally:
         pool.close()
     assert stdout(after, 0) == "the next submission is unaffected\n"
+
+
+def test_each_kernel_has_a_private_tmp(sandboxed):
+    """A file left in /tmp by one student's kernel never reaches the grader's /tmp or the next
+    student's kernel (two colluding students cannot pass code through it)."""
+    session, lab, out = sandboxed
+    planted = f"/tmp/autograder-planted-{os.getpid()}"
+    ran = session.run(notebook(
+        f"import os\nopen({planted!r}, 'w').write('answers')\n"
+        "own = os.path.relpath(os.path.dirname(os.getcwd()), '/tmp')\n"
+        f"print(sorted(os.listdir('/tmp')) == sorted([own, {os.path.basename(planted)!r}]) or os.listdir('/tmp'))",
+        "import os\nprint(os.path.isdir(os.getcwd()), os.access(os.getcwd(), os.W_OK))"))
+    # Only its own folder and its own file: no other kernel's folder, none of the grader's files.
+    assert stdout(ran, 0) == "True\n", stdout(ran, 0)
+    assert stdout(ran, 1) == "True True\n"  # its working folder (under the real /tmp) is still there
+    assert not os.path.exists(planted)
+    assert session.sandbox_summary()["tmp"] == "private"
+    pool = KernelPool(session.config, warm=False, hide=hidden_paths(lab, out, out))
+    try:
+        nxt = pool.take()
+        after = nxt.run(notebook(f"import os\nprint(os.path.exists({planted!r}))"))
+        nxt.close()
+    finally:
+        pool.close()
+    assert stdout(after, 0) == "False\n"

@@ -259,11 +259,28 @@ def _own_costs(spied):
     return own
 
 
+# Iterations at which the convergence curve is kept for the feedback page (a record holds at
+# most 64 values in full): every one of the first ten, then every fifth.
+CURVE_ITERATIONS = np.array([*range(1, 11), *range(15, 201, 5)])
+
+
+def _record_for_feedback(w, b, history, ref_history):
+    """What the feedback page draws (``feedback.py``): the student's fitted (w, b) on the stars'
+    standardized M3 features and convergence curve, and the reference's curve on the same run.
+    Recorded, never judged."""
+    record("gradient_descent's w on the stars' standardized M3 features (alpha=0.1, 200 iterations)", w)
+    record("gradient_descent's b on the stars' standardized M3 features (alpha=0.1, 200 iterations)", b)
+    record("convergence curve: iterations", CURVE_ITERATIONS)
+    record("convergence curve: J_history at those iterations (expected: the reference's)",
+           history[CURVE_ITERATIONS - 1], np.asarray(ref_history, dtype=float)[CURVE_ITERATIONS - 1])
+
+
 @graded("gradient_descent", points=1)
 def test_gd_calls_compute_gradient_each_iteration(student, ref):
     X_norm = ref.standardize(ref.build_features(ref.M, ref.T, "M3"))[0]
     w, b, history, spied = _run_gd(student, X_norm, ref.L, np.zeros(4), 0.0, 0.1, 200)
     record("J_history on the stars' standardized M3 features (alpha=0.1, 200 iterations)", history)
+    _record_for_feedback(w, b, history, ref.gradient_descent(X_norm, ref.L, np.zeros(4), 0.0, 0.1, 200)[2])
     calls = len(spied.get("compute_gradient", []))
     expect(calls == 200, f"gradient_descent called compute_gradient {calls} times for 200 iterations; "
                          "it should call your compute_gradient once per iteration")
