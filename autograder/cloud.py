@@ -31,6 +31,7 @@ LOCAL_BUCKET = "autograder-local"
 LOCAL_ROLE = "arn:aws:iam::000000000000:role/autograder-local"  # local mode never uses it
 LOCAL_REGION = "us-east-1"
 ENTRYPOINT = ["python3", "-m", "autograder.processing"]
+STUDENT_MARK = ".autograder-student"
 TERMINAL = {"Completed", "Failed", "Stopped"}
 
 Step = Callable[[str], None]
@@ -205,6 +206,7 @@ def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: st
         GraderFault: the job failed, or its output lacks a host or a student.
     """
     from .course import find_course_root, load_lab
+    from .grade import student_folders
     from .processing import write_bundle
 
     root = Path(course_root) if course_root else find_course_root()
@@ -242,11 +244,13 @@ def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: st
                 folder = Path(submissions)
                 if not folder.is_dir():
                     raise CourseError(f"submissions folder {folder} does not exist")
-                expected = sorted(p.name for p in folder.iterdir()
-                                  if p.is_dir() and not p.is_symlink() and (p / lab.name).is_dir()
-                                  and p.name != ".ipynb_checkpoints")
+                expected, _ = student_folders(folder, lab.name)
                 count = upload_folder(s3, folder, spec.bucket, f"{base}/submissions",
                                       only=lambda rel: len(rel.parts) >= 3 and rel.parts[1] == lab.name)
+                # A student with no folder for this lab still gets a row ("missing"), as in local
+                # grading: S3 has no empty folders, so each student folder is marked by a file.
+                for student in expected:
+                    s3.put_object(Bucket=spec.bucket, Key=f"{base}/submissions/{student}/{STUDENT_MARK}", Body=b"")
                 submissions_uri = f"s3://{spec.bucket}/{base}/submissions"
                 on_step(f"uploaded {count} file(s) of {len(expected)} student(s) to {submissions_uri}")
             if not expected:

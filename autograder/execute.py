@@ -152,6 +152,9 @@ def _engine_class():
                 max_output_bytes=int(session.config.max_output_mb * 2**20), kernel_name=kernel_name, log=_nbclient_log,
                 startup_timeout=start_timeout, timeout_func=session.cell_timeout_for,
                 allow_errors=True, interrupt_on_timeout=True,
+                # Output that trails a cell's reply on a loaded machine is waited for, then given
+                # up on with a warning: papermill's default turns a late message into a crash.
+                iopub_timeout=15, raise_on_iopub_timeout=False,
                 error_on_timeout={"ename": TIMEOUT_ENAME,
                                   "evalue": "this cell ran past its time limit and was interrupted",
                                   "traceback": []},

@@ -86,6 +86,17 @@ def result_dir(out: Path, student: str, lab: str) -> Path:
     return Path(out) / student / lab
 
 
+def student_folders(root: Path, lab_name: str) -> tuple[list[str], list[str]]:
+    """The class in a submissions folder: ``(students, ignored)``, both sorted.
+
+    A hidden folder (.git, .ipynb_checkpoints, .Trash-0) is a tool's, not a student's, unless it
+    holds this lab's folder: then it is a submission like any other, and is graded.
+    """
+    folders = sorted(p.name for p in Path(root).iterdir() if p.is_dir())
+    students = [s for s in folders if not s.startswith(".") or (Path(root) / s / lab_name).is_dir()]
+    return students, [s for s in folders if s not in students]
+
+
 def find_submissions(submissions: Path, lab: Lab, student: str | None = None,
                      share: Callable[[list[str]], list[str]] | None = None) -> list[Submission]:
     """Submissions in nbgrader's layout: ``<submissions>/<student_id>/<lab>/<notebook>``.
@@ -103,11 +114,7 @@ def find_submissions(submissions: Path, lab: Lab, student: str | None = None,
             raise CourseError(f"no submission folder for student {student!r} in {root}")
         students = [student]
     else:
-        folders = sorted(p.name for p in root.iterdir() if p.is_dir())
-        # A hidden folder (.git, .ipynb_checkpoints, .Trash-0) is a tool's, not a student's, unless it
-        # holds this lab's folder: then it is a submission like any other, and is graded.
-        students = [s for s in folders if not s.startswith(".") or (root / s / lab.name).is_dir()]
-        ignored = [s for s in folders if s not in students]
+        students, ignored = student_folders(root, lab.name)
         if ignored:
             log.warning("skipped %d hidden folder(s) with no %s folder inside, not students: %s",
                         len(ignored), lab.name, ", ".join(ignored))

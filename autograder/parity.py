@@ -4,7 +4,8 @@ Compared, for every ``<student>/<lab>/result.json`` in either set: the same stud
 the same seed, the same status and score per submission, the same status and points per
 hidden test, and every value a hidden test compared (what the student's code returned and
 what the reference expected) within a stated tolerance. The environment fingerprints are shown
-side by side; a difference in the Python version or a package version is a mismatch too, since
+side by side; a difference in the Python feature release (3.11 vs 3.12) or in a package version
+is a mismatch too, since
 it is exactly what makes two graders drift. The host's platform string and interpreter path
 are shown but not compared (a container and a laptop differ there by design).
 """
@@ -183,13 +184,21 @@ def _fingerprint(results: dict) -> dict[str, Any]:
     return {k: " | ".join(str(v) for v in vs) for k, vs in seen.items()}
 
 
+def _comparable(key: str, value: str | None) -> str | None:
+    """Python is compared by feature release (3.11.2 and 3.11.7 run the same locked wheels and
+    give the same floating-point results); everything else exactly."""
+    if key == "python" and value:
+        return ".".join(value.split(".")[:2])
+    return value
+
+
 def _environments(results_a: dict, results_b: dict, report: ParityReport) -> dict[str, list]:
     fa, fb = _fingerprint(results_a), _fingerprint(results_b)
     side_by_side = {}
     for k in sorted(set(fa) | set(fb)):
         side_by_side[k] = [fa.get(k), fb.get(k)]
         compared = k in COMPARED_ENVIRONMENT or k.startswith("packages.")
-        if compared and fa.get(k) != fb.get(k):
+        if compared and _comparable(k, fa.get(k)) != _comparable(k, fb.get(k)):
             report.mismatches.append(Mismatch("environment", "environment", f"{k} {fa.get(k)} vs {fb.get(k)}"))
     return side_by_side
 
@@ -211,8 +220,9 @@ def format_report(report: ParityReport, *, limit: int = 30) -> str:
     lines += ["", "environment:"]
     key_w = max(len(k) for k in report.environment) if report.environment else 0
     for k, (va, vb) in report.environment.items():
-        mark = "" if va == vb else "   <- differs" + ("" if k in COMPARED_ENVIRONMENT or k.startswith("packages.")
-                                                     else " (not compared)")
+        compared = (k in COMPARED_ENVIRONMENT or k.startswith("packages.")) and _comparable(k, va) != _comparable(k, vb)
+        mark = "" if va == vb else "   <- differs" + ("" if compared else " (not compared)" if k != "python"
+                                                     else " (patch level only: not compared)")
         lines.append(f"  {k:<{key_w}}  {str(va):<28}  {vb}{mark}")
     lines.append("")
     if report.ok:

@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -217,7 +218,33 @@ def run(contract: Contract, *, lab_name: str, seed: int, workers: int | None = N
         "environment": environment(),
     }
     write_json(hosts_dir / f"{contract.current_host}.json", manifest)
+    _wait_for_other_hosts(contract, log)
     return manifest
+
+
+def _wait_for_other_hosts(contract: Contract, log, limit: float = 6 * 3600, poll: float = 2.0) -> None:
+    """In SageMaker local mode every host is a container of one docker-compose project, which
+    stops them all as soon as the first one exits: a host that finishes early would cut off the
+    others mid-class. There (and only there) ``/opt/ml/shared`` is a folder common to all hosts;
+    each host marks itself done in it and exits once every host has. On SageMaker proper each
+    instance ends on its own and the folder does not exist."""
+    shared = contract.root / "opt/ml/shared"
+    if len(contract.hosts) < 2 or not shared.is_dir():
+        return
+    done = shared / "autograder-done"
+    done.mkdir(exist_ok=True)
+    (done / contract.current_host).write_text("done\n")
+    started = time.monotonic()
+    waiting: list[str] = []
+    while time.monotonic() - started < limit:
+        left = [h for h in contract.hosts if not (done / h).exists()]
+        if not left:
+            return
+        if left != waiting:
+            log(f"{contract.current_host}: finished; waiting for {', '.join(left)} (local mode stops every "
+                "container when one exits)")
+            waiting = left
+        time.sleep(poll)
 
 
 @dataclass
@@ -339,6 +366,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args(argv)
     contract = None
+
+    def stopped(signum, _frame):  # StopProcessingJob, the stopping condition, `docker stop`
+        raise ConfigError(f"stopped by signal {signal.Signals(signum).name} before grading finished "
+                          "(StopProcessingJob or the job's MaxRuntimeInSeconds); finished results are kept")
+
+    signal.signal(signal.SIGTERM, stopped)
     try:
         contract = read_contract()
         manifest = run(contract, lab_name=args.lab, seed=args.seed, workers=args.workers,

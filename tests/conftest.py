@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,9 @@ import pytest
 from autograder.config import GradingConfig
 
 REPO = Path(__file__).resolve().parent.parent
+
+BUILD_SCRIPT = REPO / "infra" / "build-image.sh"
+IMAGE = os.environ.get("AUTOGRADER_IMAGE", "autograder-grader:latest")
 
 # Short limits keep the never-finishing demo submission quick; everything else runs as in production.
 FAST = GradingConfig(cell_timeout=3, notebook_timeout=25, call_timeout=3, workers=2)
@@ -53,3 +58,32 @@ def demo(course, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("demo")
     return run_demo(lab_name="linreg", out=out, course_root=course, config=FAST)
+
+
+def docker_unavailable() -> str | None:
+    """Why Docker cannot run here, or None."""
+    if shutil.which("docker") is None:
+        return "docker is not installed (.ci/machine-setup installs docker.io)"
+    try:
+        probe = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True,
+                               text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return "docker info did not answer within 60 s"
+    if probe.returncode != 0:
+        reason = (probe.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"the Docker engine is not reachable: {reason}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def grading_image() -> str:
+    """The grading image, built from the working tree once per session."""
+    reason = docker_unavailable()
+    if reason:
+        pytest.skip(reason)
+    build = subprocess.run(["bash", str(BUILD_SCRIPT), IMAGE], capture_output=True, text=True, timeout=3600)
+    assert build.returncode == 0, f"infra/build-image.sh failed:\n{build.stderr[-3000:]}"
+    assert build.stdout.strip() == IMAGE
+    return IMAGE
+
+

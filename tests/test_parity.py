@@ -112,3 +112,20 @@ def test_number_comparison_rules(x, y, ok):
     from autograder.parity import _numbers_close
 
     assert _numbers_close(x, y, 1e-9, 1e-12) is ok
+
+
+def test_python_is_compared_by_feature_release(demo, tmp_path):
+    """The image's Debian Python (3.11.2) and a laptop's (3.11.7) run the same locked wheels:
+    shown side by side, not a mismatch; 3.12 against 3.11 is."""
+    b = _copy(demo.grading.out, tmp_path / "b")
+    major_minor = ".".join(json.loads((demo.grading.out / "ada" / "linreg" / "result.json").read_text())
+                           ["environment"]["python"].split(".")[:2])
+    for student in ("ada", "bohr", "curie", "dirac", "euler", "fermi"):
+        _edit(b, student, lambda data: data["environment"].update(python=f"{major_minor}.99"))
+    report = compare(demo.grading.out, b)
+    assert report.ok and "(patch level only: not compared)" in format_report(report)
+    for student in ("ada", "bohr", "curie", "dirac", "euler", "fermi"):
+        _edit(b, student, lambda data: data["environment"].update(python="2.7.18"))
+    report = compare(demo.grading.out, b)
+    assert [(m.where, m.what) for m in report.mismatches] == [("environment", "environment")]
+    assert "python" in report.mismatches[0].detail
