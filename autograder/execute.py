@@ -167,6 +167,19 @@ def _engine_class():
     return GradingEngine
 
 
+def _close_to_others(folders: list[str]) -> None:
+    """Where namespaces are refused (a container) but kernels still run under a uid of their own:
+    hide folders by permissions instead, owner (root, the grader) only. Folders of the grader's
+    own making (results, the course bundle) are closed; the change is recorded in result.json."""
+    for folder in folders:
+        try:
+            mode = os.stat(folder).st_mode & 0o777
+            if mode & 0o077:
+                os.chmod(folder, mode & 0o700)
+        except OSError:
+            pass
+
+
 def _register_engine() -> None:
     from papermill.engines import papermill_engines
 
@@ -322,8 +335,12 @@ class KernelSession:
         needed = [os.path.realpath(self._tmp), os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)]
         hide = [h for h in (os.path.realpath(p) for p in self.hide) if os.path.isdir(h)
                 and not any(n == h or n.startswith(h + os.sep) for n in needed)]
-        return {"isolate": bool(isolation.get("namespaces")), "hide": hide, "keep": [os.path.realpath(self._tmp)],
-                "uid": uid, "limits": limits}
+        namespaces = bool(isolation.get("namespaces"))
+        if not namespaces:
+            _close_to_others(hide)
+        return {"isolate": namespaces, "hide": hide, "keep": [os.path.realpath(self._tmp)],
+                "uid": uid, "limits": limits,
+                **({"note": isolation.get("reason", "")} if not namespaces else {})}
 
     def sandbox_summary(self) -> dict:
         """For result.json: what was enforced on this kernel."""
@@ -333,6 +350,7 @@ class KernelSession:
         return {"enforced": True, "unprivileged_uid": self.sandbox.get("uid"),
                 "network": "none" if self.sandbox.get("isolate") else "not isolated",
                 "tmp": "private" if self.sandbox.get("isolate") else "shared",
+                "hidden_by": "mount namespace" if self.sandbox.get("isolate") else "permissions (0700)",
                 "hidden": self.sandbox.get("hide", []),
                 "limits": {k.removeprefix("RLIMIT_").lower(): v for k, v in self.sandbox.get("limits", {}).items()},
                 **({"note": self.sandbox["note"]} if "note" in self.sandbox else {})}

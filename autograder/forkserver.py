@@ -124,24 +124,38 @@ def apply_limits(limits: dict) -> None:
         resource.setrlimit(which, (int(value), int(value)) if name != "RLIMIT_CPU" else (int(value), int(value) + 5))
 
 
-def probe_isolation() -> dict:
-    """What this machine lets the zygote enforce (tried in a throw-away child)."""
-    if os.geteuid() != 0:
-        return {"namespaces": False, "setuid": False, "reason": "not running as root"}
+def _try_in_child(step) -> bool:
     pid = os.fork()
     if pid == 0:  # pragma: no cover
         try:
-            isolate([], needed_paths())
-            os.setgid(65534)
-            os.setuid(65534)
-            with open(os.__file__, "rb"):  # the standard library is still readable
-                pass
+            step()
             os._exit(0)
         except BaseException:
             os._exit(1)
     _, status = os.waitpid(pid, 0)
-    ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-    return {"namespaces": ok, "setuid": ok, "reason": "" if ok else "unshare or mount refused"}
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def _drop_to_nobody() -> None:
+    os.setgid(65534)
+    os.setuid(65534)
+    with open(os.__file__, "rb"):  # the standard library is still readable
+        pass
+
+
+def probe_isolation() -> dict:
+    """What this machine lets the zygote enforce (tried in throw-away children). In a container
+    without CAP_SYS_ADMIN (Docker's default, SageMaker's) namespaces are refused but dropping to
+    another uid still works, and is kept."""
+    if os.geteuid() != 0:
+        return {"namespaces": False, "setuid": False, "reason": "not running as root"}
+    if _try_in_child(lambda: (isolate([], needed_paths()), _drop_to_nobody())):
+        return {"namespaces": True, "setuid": True, "reason": ""}
+    if _try_in_child(_drop_to_nobody):
+        return {"namespaces": False, "setuid": True,
+                "reason": "unshare or mount refused (a container without CAP_SYS_ADMIN): hidden folders are "
+                          "closed by permissions instead, and there is no private network or /tmp"}
+    return {"namespaces": False, "setuid": False, "reason": "unshare, mount and setuid refused"}
 
 
 def _child(request: dict) -> None:  # pragma: no cover (runs in the forked kernel)

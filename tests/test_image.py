@@ -232,3 +232,57 @@ def test_template_passes_cfn_lint():
                                                         "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
     assert set(template["Outputs"]) >= {"BucketName", "ExecutionRoleArn", "RepositoryUri"}
+
+
+HOSTILE_CELL = """
+import os, glob
+print("uid", os.getuid())
+for path in ("/opt/ml/processing/input/course/autograder/labs/linreg/test_linreg.py",
+             "/opt/ml/processing/input/course/source/linreg/linreg.ipynb"):
+    try:
+        open(path).read()
+        print("READ", path)
+    except OSError as e:
+        print("refused", type(e).__name__)
+for path in ("/opt/ml/processing/output/results/mallory/linreg/result.json",
+             "/opt/ml/processing/output/results/grades.csv"):
+    try:
+        open(path, "w").write("{}")
+        print("WROTE", path)
+    except OSError as e:
+        print("refused", type(e).__name__)
+"""
+
+
+@pytest.mark.slow
+def test_kernels_in_the_container_run_unprivileged_and_cannot_reach_hidden_files(grading_image, tmp_path):
+    """Docker (like SageMaker) refuses namespaces, but each kernel still gets a uid of its own and
+    the course bundle, submissions and results are closed to it by permissions."""
+    import nbformat
+
+    from autograder.course import load_lab
+    from autograder.demo import build_submission
+    from autograder.processing import write_bundle, write_contract
+
+    lab = load_lab("linreg", REPO)
+    subs = tmp_path / "submitted"
+    (subs / "mallory" / "linreg").mkdir(parents=True)
+    nbformat.write(build_submission(lab, {}, insert_after={"predict": HOSTILE_CELL}),
+                   str(subs / "mallory" / "linreg" / "linreg.ipynb"))
+    root = tmp_path / "root"
+    write_contract(root, submissions=subs, course_bundle=write_bundle(REPO, "linreg", tmp_path / "bundle"),
+                   hosts=["algo-1"], current_host="algo-1", arguments=["--lab", "linreg", "--seed", "5"])
+    run = subprocess.run(["docker", "run", "--rm", "--network", "none", "-v", f"{root / 'opt/ml'}:/opt/ml",
+                          grading_image, "--lab", "linreg", "--seed", "5"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:] + run.stdout[-2000:]
+    folder = root / "opt/ml/processing/output/results/mallory/linreg"
+    result = json.loads((folder / "result.json").read_text())
+    assert result["status"] == "graded" and result["score"] == 22
+    sandbox = result["execution"]["sandbox"]
+    assert sandbox["enforced"] and sandbox["hidden_by"] == "permissions (0700)"
+    executed = nbformat.read(str(folder / "linreg.ipynb"), as_version=4)
+    [printed] = [o.get("text", "") for c in executed.cells if "HOSTILE" not in c.source and "print(\"uid\"" in c.source
+                 for o in c.get("outputs", []) if o.get("name") == "stdout"]
+    lines = printed.splitlines()
+    assert lines[0].startswith("uid ") and lines[0] != "uid 0"
+    assert lines[1:] == ["refused PermissionError"] * 4, lines
