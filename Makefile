@@ -7,7 +7,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: demo test lock release check-release setup clean
+.PHONY: demo test lock release check-release setup image clean
 
 setup: $(VENV)/.synced
 
@@ -24,6 +24,10 @@ demo: $(VENV)/.synced
 
 test: $(VENV)/.synced
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The grading image for SageMaker Processing (and `autograder cloud grade --local`); needs Docker.
+image: $(VENV)/.synced
+	infra/build-image.sh
 
 LABS := linreg polyreg cloud
 

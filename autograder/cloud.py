@@ -188,7 +188,7 @@ def image_problem(image: str) -> str | None:
 
     probe = subprocess.run(["docker", "image", "inspect", image], capture_output=True)
     if probe.returncode != 0:
-        return f"image {image} is not built (run infra/build-image.sh)"
+        return f"image {image} is not built (`make image` builds it, about 6 min the first time)"
     return None
 
 
