@@ -367,34 +367,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, default=None, help="write the report here")
     p.set_defaults(func=cmd_parity)
 
-    p = sub.add_parser("feedback", help="write a feedback page per student: OUT/<student>/LAB/feedback.html")
-    p.add_argument("lab")
-    p.add_argument("--results", type=Path, required=True, help="the --out folder of `autograder grade`")
-    p.add_argument("--student", default=None, help="only this student's page")
-    course_option(p)
-    p.set_defaults(func=cmd_feedback)
+    def results_command(name: str, help: str, func):
+        """A command that reads the results `grade --out` wrote: LAB --results OUT [--course DIR]."""
+        p = sub.add_parser(name, help=help)
+        p.add_argument("lab")
+        p.add_argument("--results", type=Path, required=True, help="the --out folder of `autograder grade`")
+        course_option(p)
+        p.set_defaults(func=func)
+        return p
 
-    p = sub.add_parser("export", help="re-write OUT/grades.csv and a Gradescope results file per student")
-    p.add_argument("lab")
-    p.add_argument("--results", type=Path, required=True, help="the --out folder of `autograder grade`")
+    p = results_command("feedback", "write a feedback page per student: OUT/<student>/LAB/feedback.html",
+                        cmd_feedback)
+    p.add_argument("--student", default=None, help="only this student's page")
+    p = results_command("export", "re-write OUT/grades.csv and a Gradescope results file per student", cmd_export)
     p.add_argument("--visibility", default="visible",
                    choices=("visible", "hidden", "after_due_date", "after_published"),
                    help="Gradescope visibility of the results (default: visible)")
-    course_option(p)
-    p.set_defaults(func=cmd_export)
-
-    p = sub.add_parser("summary", help="the class view: score histogram and pass rate per function (PNG + text)")
-    p.add_argument("lab")
-    p.add_argument("--results", type=Path, required=True, help="the --out folder of `autograder grade`")
-    course_option(p)
-    p.set_defaults(func=cmd_summary)
-
-    p = sub.add_parser("gradebook", help="write results into the course's nbgrader gradebook (formgrader, export)")
-    p.add_argument("lab")
-    p.add_argument("--results", type=Path, required=True, help="the folder `grade --out` wrote")
+    results_command("summary", "the class view: score histogram and pass rate per function (PNG + text)",
+                    cmd_summary)
+    p = results_command("gradebook", "write results into the course's nbgrader gradebook (formgrader, export)",
+                        cmd_gradebook)
     p.add_argument("--student", default=None, help="sync only this student")
-    course_option(p)
-    p.set_defaults(func=cmd_gradebook)
 
     p = sub.add_parser("labs", help="list the course's labs")
     course_option(p)

@@ -137,6 +137,20 @@ def convergence_figure(iterations, yours, reference, *, title: str):
     return fig
 
 
+def convergence_picture(result: dict, test: str, curve: str, iterations: str, *, title: str,
+                        caption: str) -> Picture | None:
+    """The convergence picture from what hidden test ``test`` recorded: the student's curve
+    (``got``) and the reference's (``expected``) under label ``curve``, sampled at the iterations
+    recorded under label ``iterations``; None where they were not recorded or do not line up."""
+    curve_entry, x_entry = recorded(result, test, curve), recorded(result, test, iterations)
+    if not (curve_entry and x_entry and "expected" in curve_entry):
+        return None
+    x, yours, theirs = as_array(x_entry["got"]), as_array(curve_entry["got"]), as_array(curve_entry["expected"])
+    if x is None or yours is None or theirs is None or not len(x) == len(yours) == len(theirs):
+        return None
+    return Picture(convergence_figure(x, yours, theirs, title=title), caption, "gradient_descent")
+
+
 # --- the engine -------------------------------------------------------------------------------------
 
 def load_picture_hook(lab: Lab) -> ModuleType | None:

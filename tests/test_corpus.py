@@ -251,9 +251,14 @@ def test_forged_result_files_are_refused_or_never_read(corpus):
 
     attempts = json.loads("".join(o.get("text", "") for o in executed(corpus, "forger").cells[4].outputs))
     assert attempts["result.json"] == attempts["../result.json"] == "written"  # its own scratch folder
-    if forger["execution"]["sandbox"].get("unprivileged_uid"):
+    sandbox = forger["execution"]["sandbox"]
+    if sandbox.get("unprivileged_uid"):
         refused = {t: why for t, why in attempts.items() if t.startswith((str(out), str(subs)))}
-        assert len(refused) == 5 and "written" not in refused.values(), refused
+        assert len(refused) == 5, refused
+        if not (sandbox.get("tmp") == "private" and str(out).startswith("/tmp/")):
+            assert "written" not in refused.values(), refused
+        # else: under /tmp these paths exist only in the kernel's own private /tmp, where its
+        # writes land; the real files are the grader's, as checked above.
     # Wherever a forged file did land (its scratch folder, /tmp), the grader never reads it back:
     # the result above is the one the hidden suite produced (compute_cost's 4 points lost).
     assert [t["status"] for t in forger["tests"] if t["function"] == "compute_cost"] == ["failed"] * 3

@@ -257,6 +257,9 @@ def test_results_inside_autograded_are_synced_in_place_with_a_feedback_warning(c
     course, out, results = graded
     for student in ("ada", "bohr"):
         shutil.copytree(out / student, course / "autograded" / student, dirs_exist_ok=True)
+    # A course whose config keeps nbgrader's default ignore list (the kit's own adds result.json).
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write('\nc.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]\n')
     before = (course / "autograded" / "ada" / "linreg" / "linreg.ipynb").stat().st_mtime_ns
     code, printed, err = run(capsys, "gradebook", "linreg", "--results", str(course / "autograded"),
                              "--course", str(course))

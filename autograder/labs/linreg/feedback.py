@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from autograder.feedback import Picture, as_array, convergence_figure, recorded
+from autograder.feedback import Picture, as_array, convergence_picture, recorded
 
 TEST = "test_gd_calls_compute_gradient_each_iteration"
 FIT = "gradient_descent's (w, b) on the stars (alpha=0.1, 200 iterations)"
@@ -38,17 +38,13 @@ def fit_figure(M, L, w: float, b: float) -> Figure:
 
 
 def pictures(result: dict, *, ref, notebook=None) -> list[Picture]:
-    found = []
-    curve, iterations = recorded(result, TEST, CURVE), recorded(result, TEST, ITERATIONS)
-    if curve and iterations and "expected" in curve:
-        x, yours, theirs = as_array(iterations["got"]), as_array(curve["got"]), as_array(curve["expected"])
-        if x is not None and yours is not None and theirs is not None and len(x) == len(yours) == len(theirs):
-            found.append(Picture(
-                convergence_figure(x, yours, theirs, title=TITLE),
-                "The cost after each iteration of your gradient_descent on the ten stars (red), against the "
-                "reference's on the same run (grey, dashed). Your gradient_descent steps with "
-                "your own compute_gradient and records your own compute_cost, so a mistake in either shows here too.",
-                "gradient_descent"))
+    convergence = convergence_picture(
+        result, TEST, CURVE, ITERATIONS, title=TITLE,
+        caption=(
+            "The cost after each iteration of your gradient_descent on the ten stars (red), against the "
+            "reference's on the same run (grey, dashed). Your gradient_descent steps with "
+            "your own compute_gradient and records your own compute_cost, so a mistake in either shows here too."))
+    found = [convergence] if convergence else []
     fit = recorded(result, TEST, FIT)
     wb = as_array(fit["got"]) if fit else None
     if wb is not None and wb.shape == (2,) and np.all(np.isfinite(wb)):
