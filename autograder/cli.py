@@ -105,9 +105,10 @@ def cmd_demo(args) -> int:
     from .demo import demo_labs, run_demo
 
     labs = [args.lab] if args.lab else demo_labs(args.course)
-    print(f"autograder demo: for each lab ({', '.join(labs)}): release it, build a demo class, grade it. "
-          "Lab 1's class has a submission that never finishes, so the whole demo takes about three minutes.",
-          file=sys.stderr)
+    print(f"autograder demo: for each lab ({', '.join(labs)}): release it, build a demo class, grade it"
+          + ("" if args.no_cloud else f"; then the {labs[0]} class again through the SageMaker Processing path, "
+             "and parity") + ". Lab 1's class has a submission that never finishes, so the whole demo takes "
+          "about four minutes.", file=sys.stderr)
     status = 0
     reports = {}
     for name in labs:
