@@ -146,3 +146,28 @@ def test_contract_without_inputs_is_a_job_failure(tmp_path):
                               current_host="algo-1", arguments=[])
     with pytest.raises(ConfigError, match="not a course bundle"):
         run(contract, lab_name="linreg", seed=1, config=FAST)
+
+
+@pytest.mark.slow
+def test_hosts_as_concurrent_processes_match_local_grading(tmp_path):
+    """What `make demo` does without Docker: every host is the real entrypoint command, all
+    running at once, each under its own contract root; merged, they equal local grading."""
+    from autograder.course import load_lab
+    from autograder.demo import build_class, load_demo_class
+    from autograder.grade import grade_class
+    from autograder.processing import run_without_container
+
+    lab = load_lab("cloud", REPO)
+    build_class(lab, tmp_path / "submitted", load_demo_class(lab))
+    # Both with the course's own limits (the hosts read them from the bundle's nbgrader_config.py).
+    local = grade_class("cloud", submissions=tmp_path / "submitted", out=tmp_path / "local", seed=17,
+                        course_root=REPO)
+    lines: list[str] = []
+    merged = run_without_container("cloud", submissions=tmp_path / "submitted", out=tmp_path / "merged", seed=17,
+                                   hosts=2, course_root=REPO, scratch=tmp_path / "scratch", log=lines.append)
+    assert [m["host"] for m in merged.manifests] == ["algo-1", "algo-2"]
+    assert sorted(s for m in merged.manifests for s in m["students"]) == sorted(r["student"] for r in local.results)
+    assert any(line.startswith("algo-2: grading 2 of 5") for line in lines), lines
+    report = compare(tmp_path / "local", tmp_path / "merged")
+    assert report.ok, [m.line() for m in report.mismatches]
+    assert {r["student"]: r["score"] for r in merged.results} == {r["student"]: r["score"] for r in local.results}
