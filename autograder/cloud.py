@@ -338,13 +338,13 @@ def _wait(session, job_name: str, poll_seconds: float, on_step: Step) -> None:
     """Poll the job until it ends, reporting each change of status; fail on Failed/Stopped."""
     client = session.sagemaker_client
     last = None
-    started = time.monotonic()
+    started = reported = time.monotonic()
     while True:
         description = client.describe_processing_job(ProcessingJobName=job_name)
         status = description["ProcessingJobStatus"]
-        if status != last:
+        if status != last or time.monotonic() - reported >= 60:  # a line a minute on a long job
             on_step(f"job {job_name}: {status} (after {time.monotonic() - started:.0f} s)")
-            last = status
+            last, reported = status, time.monotonic()
         if status in TERMINAL:
             break
         time.sleep(poll_seconds)
