@@ -244,7 +244,8 @@ class KernelBridge:
     """Calls functions in a live student kernel and returns decoded plain values."""
 
     def __init__(self, connection_info: dict, *, interrupt: Callable[[], None],
-                 is_alive: Callable[[], bool], call_timeout: float, max_payload_mb: float = 64.0):
+                 is_alive: Callable[[], bool], call_timeout: float, max_payload_mb: float = 64.0,
+                 judge_timeout: float = float("inf")):
         from jupyter_client.blocking import BlockingKernelClient
 
         self.kc = BlockingKernelClient()
@@ -253,6 +254,7 @@ class KernelBridge:
         self._interrupt = interrupt
         self._is_alive = is_alive
         self.call_timeout = call_timeout
+        self.judge_timeout = judge_timeout  # seconds of student code the whole suite may wait for
         self.max_payload = int(max_payload_mb * 1024 * 1024)
         self.helper = f"_autograder_call_{secrets.token_hex(8)}"
         self.hung: str | None = None  # set once the kernel stops answering
@@ -334,16 +336,24 @@ class KernelBridge:
         if function in self.timed_out:
             raise CallTimeout(f"{function} did not return within {self._limit(timeout):g} s in an earlier test; "
                               "not called again", function=function)
+        left = self.judge_timeout - self.seconds
+        if left <= 0:
+            raise CallTimeout(f"not called: the {self.judge_timeout:g} s this notebook's functions may run while "
+                              "they are judged are used up (they are too slow on every call)", function=function)
         nonce = secrets.token_hex(8)
         args_json = json.dumps([encode(a) for a in args], allow_nan=True)
         code = f"{self.helper}({nonce!r}, {function!r}, {args_json!r}, {list(spy)!r})"
+        limit = min(self._limit(timeout), left)
         started = time.monotonic()
-        status, payloads, error = self._run(code, self._limit(timeout))
+        status, payloads, error = self._run(code, limit)
         self.calls += 1
         self.seconds += time.monotonic() - started
         if status == "timeout":
-            self.timed_out.add(function)
             self._recover(function)
+            if limit < self._limit(timeout):
+                raise CallTimeout(f"{function} was stopped when the {self.judge_timeout:g} s this notebook's "
+                                  "functions may run while they are judged ran out", function=function)
+            self.timed_out.add(function)
             raise CallTimeout(f"{function} did not return within {self._limit(timeout):g} s "
                               "(an infinite loop, or far too much work?)", function=function)
         if status == "dead":

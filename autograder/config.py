@@ -35,6 +35,10 @@ class GradingConfig:
         "help": "Seconds the whole notebook may run; cells after that get no more time."})
     call_timeout: float = field(default=10.0, metadata={
         "help": "Seconds one call of a student function may take while the hidden suite judges it."})
+    judge_timeout: float = field(default=60.0, metadata={
+        "help": "Seconds of student code the whole hidden suite may wait for on one submission; once spent, "
+                "the remaining calls are refused (so a function that is slow, but under call_timeout, on "
+                "every call cannot stretch a batch)."})
     startup_timeout: float = field(default=60.0, metadata={
         "help": "Seconds to wait for a kernel to start."})
     workers: int = field(default_factory=_cpu_count, metadata={
@@ -59,8 +63,8 @@ class GradingConfig:
         "help": "Largest value (in MB of JSON) a student function may return to the judge."})
 
     def __post_init__(self) -> None:
-        for name in ("cell_timeout", "notebook_timeout", "call_timeout", "startup_timeout", "max_payload_mb",
-                     "max_output_mb"):
+        for name in ("cell_timeout", "notebook_timeout", "call_timeout", "judge_timeout", "startup_timeout",
+                     "max_payload_mb", "max_output_mb"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be a positive number of seconds, got {getattr(self, name)}", field=name)
         if self.sandbox not in ("auto", "off"):

@@ -192,6 +192,7 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
             lap("recover")
         bridge = KernelBridge(session.connection_info(), interrupt=session.interrupt,
                               is_alive=session.kernel_alive, call_timeout=config.call_timeout,
+                              judge_timeout=config.judge_timeout,
                               max_payload_mb=config.max_payload_mb)
         try:
             judgement = judge(lab, bridge, seed=seed, sources=answer_sources(restored.notebook),

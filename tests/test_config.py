@@ -38,6 +38,8 @@ def test_wrong_type_from_environment(tmp_path):
 def test_non_positive_limit_rejected():
     with pytest.raises(ConfigError, match="call_timeout must be a positive number of seconds, got 0"):
         GradingConfig(call_timeout=0)
+    with pytest.raises(ConfigError, match="judge_timeout must be a positive number of seconds, got -1"):
+        GradingConfig(judge_timeout=-1)
 
 
 def test_the_course_file_is_read():

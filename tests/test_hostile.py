@@ -126,3 +126,18 @@ def test_sigkill_mid_batch_then_rerun_resumes_with_the_same_results(course, tmp_
     assert [s for s, (_, score, _) in sorted(outcome(killed_out).items())] == [f"s{i}" for i in range(6)]
     assert {score for _, score, _ in outcome(killed_out).values()} == {22.0, 18.0}
     assert list(killed_out.glob("*/linreg/.partial.*")) == []  # the interrupted ones were graded again
+
+
+def test_functions_slow_on_every_call_cannot_stretch_the_batch(course, tmp_path):
+    """A predict that sleeps 0.4 s per call stays under the 3 s call limit every time; the
+    judge's total budget for student code (judge_timeout) still ends its judging on time."""
+    from conftest import grade_one
+
+    slow = ("import time\nimport numpy as np\n\ndef predict(x, w, b):\n    time.sleep(0.4)\n"
+            "    return w * np.asarray(x, dtype=float) + b")
+    result = grade_one(course, tmp_path, "linreg", {"predict": slow}, judge_timeout=2.0, workers=1)
+    assert result["status"] == "graded"
+    refused = [t for t in result["tests"] if "are used up" in t["message"] or "ran out" in t["message"]]
+    assert refused, [t["message"] for t in result["tests"]]
+    assert result["score"] < 22
+    assert result["timings"]["judge"] < 2.0 + 10  # the budget, plus the judge's own work and one interrupt
