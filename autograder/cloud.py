@@ -21,16 +21,16 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from .errors import ConfigError, CourseError, GraderFault
-from .processing import COURSE_INPUT, DEFAULT_PATHS, RESULTS_OUTPUT, SUBMISSIONS_INPUT, Merged, merge_results
+from .processing import (COURSE_INPUT, DEFAULT_PATHS, ENTRYPOINT, RESULTS_OUTPUT, SUBMISSIONS_INPUT, Merged,
+                         merge_results)
 
 LOCAL_IMAGE = "autograder-grader:latest"
 LOCAL_BUCKET = "autograder-local"
 LOCAL_ROLE = "arn:aws:iam::000000000000:role/autograder-local"  # local mode never uses it
 LOCAL_REGION = "us-east-1"
-ENTRYPOINT = ["python3", "-m", "autograder.processing"]
 STUDENT_MARK = ".autograder-student"
 TERMINAL = {"Completed", "Failed", "Stopped"}
 
@@ -79,31 +79,34 @@ def upload_folder(s3, folder: Path, bucket: str, prefix: str, *, only: Callable[
     return count
 
 
+def _keys_under(s3, bucket: str, prefix: str) -> Iterator[tuple[str, str]]:
+    """``(key, key relative to prefix)`` of every object under ``s3://bucket/prefix/``."""
+    prefix = prefix.rstrip("/") + "/"
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            yield item["Key"], item["Key"][len(prefix):]
+
+
 def download_prefix(s3, bucket: str, prefix: str, dest: Path) -> int:
     """Download every object under ``s3://bucket/prefix/`` into ``dest`` (keys stay relative)."""
     count = 0
-    paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix.rstrip("/") + "/"):
-        for item in page.get("Contents", []):
-            relative = item["Key"][len(prefix.rstrip("/")) + 1:]
-            if not relative or relative.endswith("/") or ".." in Path(relative).parts:
-                continue
-            target = Path(dest) / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, item["Key"], str(target))
-            count += 1
+    for key, relative in _keys_under(s3, bucket, prefix):
+        if not relative or relative.endswith("/") or ".." in Path(relative).parts:
+            continue
+        target = Path(dest) / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, key, str(target))
+        count += 1
     return count
 
 
 def students_under(s3, bucket: str, prefix: str, lab: str) -> list[str]:
     """Student folders of an S3 submissions prefix in nbgrader's layout (``<student>/<lab>/...``)."""
     found = set()
-    paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix.rstrip("/") + "/"):
-        for item in page.get("Contents", []):
-            parts = item["Key"][len(prefix.rstrip("/")) + 1:].split("/")
-            if len(parts) >= 3 and parts[1] == lab:
-                found.add(parts[0])
+    for _, relative in _keys_under(s3, bucket, prefix):
+        parts = relative.split("/")
+        if len(parts) >= 3 and parts[1] == lab:
+            found.add(parts[0])
     return sorted(found)
 
 
@@ -167,19 +170,25 @@ class S3StandIn:
         self._server.stop()
 
 
-def docker_problem() -> str | None:
-    """Why SageMaker local mode cannot run real containers here, or None if it can."""
+def docker_problem(*, compose: bool = True) -> str | None:
+    """Why real containers cannot run here (with docker-compose too, as SageMaker local mode
+    needs, unless ``compose=False``), or None if they can."""
     import subprocess
 
     if shutil.which("docker") is None:
-        return "docker is not installed"
-    if shutil.which("docker-compose") is None:
+        return "docker is not installed (.ci/machine-setup installs docker.io)"
+    if compose and shutil.which("docker-compose") is None:
         probe = subprocess.run(["docker", "compose", "version"], capture_output=True)
         if probe.returncode != 0:
             return "neither `docker compose` nor docker-compose is installed"
-    info = subprocess.run(["docker", "info"], capture_output=True, text=True)
+    try:
+        info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True,
+                              timeout=60)
+    except subprocess.TimeoutExpired:
+        return "docker info did not answer within 60 s"
     if info.returncode != 0:
-        return "the Docker engine is not running (start dockerd)"
+        reason = (info.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"the Docker engine is not reachable (start dockerd): {reason}"
     return None
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .course import Lab, load_lab
 from .errors import AutograderError
-from .record import GRADED, read_result, write_json
+from .record import GRADED, read_result, result_paths, write_json
 from .report import write_grades
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def load_results(lab_name: str, out: Path, *, course_root: Path | None = None) -
         raise AutograderError(f"results folder {out} does not exist (grade first: "
                               f"autograder grade {lab.name} --submissions DIR --out {out})")
     results, folders, unreadable = [], {}, []
-    for path in sorted(out.glob(f"*/{lab.name}/result.json")):
+    for path in result_paths(out, lab.name):
         data = read_result(path)
         if data is None or data.get("lab") != lab.name or not isinstance(data.get("student"), str):
             log.warning("unreadable result %s", path)

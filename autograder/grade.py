@@ -29,7 +29,8 @@ from .errors import CourseError, GraderFault, SubmissionError
 from .execute import KernelPool
 from .judge import hidden_parameters, judge
 from .load import Submission, file_digest, load_notebook
-from .record import GRADED, GRADER_ERROR, build_result, now, read_result, write_json, write_notebook
+from .record import (GRADED, GRADER_ERROR, build_result, now, read_result, result_paths, write_json,
+                     write_notebook)
 from .report import write_grades
 from .restore import answer_sources, restore
 
@@ -369,7 +370,7 @@ def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | N
 
 def _results_on_disk(out: Path, lab: str) -> list[dict]:
     found = []
-    for path in sorted(Path(out).glob(f"*/{lab}/result.json")):
+    for path in result_paths(out, lab):
         data = read_result(path)
         if data:
             found.append(data)

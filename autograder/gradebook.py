@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ import nbformat
 from .course import Lab, load_lab
 from .errors import CourseError
 from .load import file_digest
-from .record import GRADED, read_result, write_atomic
+from .record import GRADED, read_result, result_paths, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -110,18 +109,11 @@ def course_directory(course_root: Path):
     """nbgrader's ``CourseDirectory`` for the course: its ``nbgrader_config.py`` with the root
     pinned to the course folder (the file says ``root = "."``, which would mean the cwd)."""
     from nbgrader.coursedir import CourseDirectory
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
 
-    root = Path(course_root).resolve()
-    config = Config()
-    path = root / "nbgrader_config.py"
-    if path.is_file():
-        try:
-            config.merge(PyFileConfigLoader(path.name, path=str(root)).load_config())
-        except Exception as exc:  # a syntax error in the instructor's file
-            raise CourseError(f"cannot read {path}: {exc}") from None
-    config.CourseDirectory.root = str(root)
+    from .release import course_config
+
+    config = course_config(course_root)
+    config.CourseDirectory.root = str(Path(course_root).resolve())
     return CourseDirectory(config=config)
 
 
@@ -174,24 +166,15 @@ def register_assignment(lab: Lab, db_url: str) -> None:
         CourseError: nbgrader refused (for instance cells were added or removed in the source
             after submissions were recorded).
     """
-    from nbgrader.apps import NbGraderAPI
-
-    from .release import _nbgrader_config, _venv_on_path
+    from .errors import ReleaseError
+    from .release import generate
 
     with tempfile.TemporaryDirectory(prefix="autograder-gradebook-") as tmp:
-        scratch = Path(tmp)
-        shutil.copytree(lab.source_dir, scratch / "source" / lab.name)
-        (scratch / "exchange").mkdir()
-        config = _nbgrader_config(lab.course_root, scratch)
-        config.CourseDirectory.db_url = db_url
-        quiet = logging.getLogger("autograder.nbgrader")
-        quiet.setLevel(logging.ERROR)
-        with _venv_on_path():
-            outcome = NbGraderAPI(config=config, log=quiet).generate_assignment(lab.name, force=True, create=True)
-    if not outcome.get("success"):
-        detail = [line for line in (outcome.get("error") or outcome.get("log") or "").splitlines() if line.strip()]
-        reason = next((line.strip() for line in reversed(detail) if "Error" in line), detail[-1].strip() if detail else "no detail")
-        raise CourseError(f"nbgrader could not record {lab.name} in the gradebook {db_url}: {reason}", lab=lab.name)
+        try:
+            generate(lab, Path(tmp), db_url=db_url)
+        except ReleaseError as exc:
+            raise CourseError(f"nbgrader could not record {lab.name} in the gradebook {db_url}: {exc.problems[0]}",
+                              lab=lab.name) from None
 
 
 def _result_folders(results: Path, lab: Lab, student: str | None) -> list[Path]:
@@ -203,7 +186,7 @@ def _result_folders(results: Path, lab: Lab, student: str | None) -> list[Path]:
         if not (folder / "result.json").is_file():
             raise CourseError(f"no result for student {student!r} in {root} (expected {folder / 'result.json'})")
         return [folder]
-    found = sorted(p.parent for p in root.glob(f"*/{lab.name}/result.json"))
+    found = [p.parent for p in result_paths(root, lab.name)]
     if not found:
         raise CourseError(f"no results for {lab.name} in {root} (expected <student>/{lab.name}/result.json; "
                           f"run `autograder grade {lab.name} --out {root}` first)")

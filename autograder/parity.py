@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .record import read_result, write_json
+from .record import read_result, result_paths, write_json
 
 RTOL = 1e-9
 ATOL = 1e-12
@@ -69,7 +69,7 @@ def load_results(folder: Path) -> dict[tuple[str, str], dict]:
     if not folder.is_dir():
         raise ConfigError(f"results folder {folder} does not exist")
     found = {}
-    for path in sorted(folder.glob("*/*/result.json")):
+    for path in result_paths(folder):
         data = read_result(path)
         if data is not None:
             found[(data["student"], data["lab"])] = data
@@ -192,13 +192,18 @@ def _comparable(key: str, value: str | None) -> str | None:
     return value
 
 
+def _environment_mismatch(key: str, a: str | None, b: str | None) -> bool:
+    """Whether two fingerprint entries disagree in a way that counts (see COMPARED_ENVIRONMENT)."""
+    compared = key in COMPARED_ENVIRONMENT or key.startswith("packages.")
+    return compared and _comparable(key, a) != _comparable(key, b)
+
+
 def _environments(results_a: dict, results_b: dict, report: ParityReport) -> dict[str, list]:
     fa, fb = _fingerprint(results_a), _fingerprint(results_b)
     side_by_side = {}
     for k in sorted(set(fa) | set(fb)):
         side_by_side[k] = [fa.get(k), fb.get(k)]
-        compared = k in COMPARED_ENVIRONMENT or k.startswith("packages.")
-        if compared and _comparable(k, fa.get(k)) != _comparable(k, fb.get(k)):
+        if _environment_mismatch(k, fa.get(k), fb.get(k)):
             report.mismatches.append(Mismatch("environment", "environment", f"{k} {fa.get(k)} vs {fb.get(k)}"))
     return side_by_side
 
@@ -220,8 +225,7 @@ def format_report(report: ParityReport, *, limit: int = 30) -> str:
     lines += ["", "environment:"]
     key_w = max(len(k) for k in report.environment) if report.environment else 0
     for k, (va, vb) in report.environment.items():
-        compared = (k in COMPARED_ENVIRONMENT or k.startswith("packages.")) and _comparable(k, va) != _comparable(k, vb)
-        mark = "" if va == vb else "   <- differs" + ("" if compared else " (not compared)" if k != "python"
+        mark = "" if va == vb else "   <- differs" + ("" if _environment_mismatch(k, va, vb) else " (not compared)" if k != "python"
                                                      else " (patch level only: not compared)")
         lines.append(f"  {k:<{key_w}}  {str(va):<28}  {vb}{mark}")
     lines.append("")

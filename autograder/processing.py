@@ -29,10 +29,11 @@ import shutil
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import AutograderError, ConfigError
+from .grade import ClassGrading
 
 CONTRACT_ROOT_ENV = "AUTOGRADER_CONTRACT_ROOT"
 PROCESSING = "opt/ml/processing"
@@ -45,6 +46,7 @@ DEFAULT_PATHS = {
     RESULTS_OUTPUT: f"/{PROCESSING}/output/results",
 }
 HOSTS_DIR = "hosts"
+ENTRYPOINT = ["python3", "-m", "autograder.processing"]  # the image's; the launcher sets it on every job
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ def write_contract(root: Path, *, submissions: Path, course_bundle: Path, hosts:
     (config / "processingjobconfig.json").write_text(json.dumps({
         "ProcessingJobName": job_name,
         "AppSpecification": {"ImageUri": "none (entrypoint run directly)",
-                             "ContainerEntrypoint": ["python3", "-m", "autograder.processing"],
+                             "ContainerEntrypoint": ENTRYPOINT,
                              "ContainerArguments": arguments},
         "ProcessingInputs": [{"InputName": name, "S3Input": {"LocalPath": DEFAULT_PATHS[name],
                                                              "S3DataDistributionType": "FullyReplicated"}}
@@ -248,22 +250,10 @@ def _wait_for_other_hosts(contract: Contract, log, limit: float = 6 * 3600, poll
 
 
 @dataclass
-class Merged:
-    """A job's results merged from all its hosts into one result set."""
+class Merged(ClassGrading):
+    """A job's results merged from all its hosts into one result set, with each host's manifest."""
 
-    lab: str
-    out: Path
-    results: list[dict]
-    manifests: list[dict]
-    seed: int
-    grades_csv: Path
-    graded: int
-    reused: int = 0
-    seconds: float = 0.0
-
-    @property
-    def grader_errors(self) -> list[dict]:
-        return [r for r in self.results if r["status"] == "grader_error" or r.get("grader_errors")]
+    manifests: list[dict] = field(default_factory=list)
 
 
 def merge_results(job_output: Path, out: Path, *, lab_name: str, course_root: Path | None = None,
@@ -314,9 +304,9 @@ def merge_results(job_output: Path, out: Path, *, lab_name: str, course_root: Pa
         shutil.copy2(path, hosts_out / path.name)
     lab = load_lab(lab_name, course_root)
     grades = write_grades(out, results, [f.name for f in lab.functions])
-    return Merged(lab=lab_name, out=out, results=results, manifests=manifests, seed=manifests[0]["seed"],
-                  grades_csv=grades, graded=len(results),
-                  seconds=max((m["seconds"] for m in manifests), default=0.0))
+    return Merged(lab=lab_name, out=out, results=results, graded=len(results), reused=0, seed=manifests[0]["seed"],
+                  seconds=max((m["seconds"] for m in manifests), default=0.0), grades_csv=grades,
+                  manifests=manifests)
 
 
 def run_without_container(lab_name: str, *, submissions: Path, out: Path, seed: int, hosts: int = 2,
@@ -338,7 +328,7 @@ def run_without_container(lab_name: str, *, submissions: Path, out: Path, seed: 
         contract = write_contract(scratch / host, submissions=submissions, course_bundle=bundle, hosts=names,
                                   current_host=host, arguments=arguments)
         env = {**os.environ, CONTRACT_ROOT_ENV: str(contract.root)}
-        procs[host] = (contract, subprocess.Popen([sys.executable, "-m", "autograder.processing", *arguments],
+        procs[host] = (contract, subprocess.Popen([sys.executable, *ENTRYPOINT[1:], *arguments],
                                                   env=env, cwd=scratch, stdout=subprocess.PIPE,
                                                   stderr=subprocess.STDOUT, text=True))
     job_output = scratch / "job-output"

@@ -122,6 +122,12 @@ def build_result(*, student: str, lab: str, notebook: str, status: str, message:
     }
 
 
+def result_paths(out: Path, lab: str = "*") -> list[Path]:
+    """Every ``OUT/<student>/<lab>/result.json`` (all labs by default), sorted: the one place that
+    knows how a results folder is laid out for readers."""
+    return sorted(Path(out).glob(f"*/{lab}/result.json"))
+
+
 def read_result(path: Path) -> dict[str, Any] | None:
     """Read a result written earlier; ``None`` if absent or unreadable (then it is re-graded)."""
     try:

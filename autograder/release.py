@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 
 from .course import Lab, load_lab
-from .errors import ReleaseError
+from .errors import CourseError, ReleaseError
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +55,27 @@ def _venv_on_path():
         os.environ["PATH"] = old
 
 
-def _nbgrader_config(course_root: Path, scratch: Path):
+def course_config(course_root: Path):
+    """The course's ``nbgrader_config.py`` as a traitlets Config (empty if there is none).
+
+    Raises:
+        CourseError: the file does not load (a syntax error in the instructor's file).
+    """
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
     config = Config()
-    path = course_root / "nbgrader_config.py"
+    path = Path(course_root) / "nbgrader_config.py"
     if path.is_file():
-        config.merge(PyFileConfigLoader(path.name, path=str(course_root)).load_config())
+        try:
+            config.merge(PyFileConfigLoader(path.name, path=str(path.parent)).load_config())
+        except Exception as exc:
+            raise CourseError(f"cannot read {path}: {exc}") from None
+    return config
+
+
+def _nbgrader_config(course_root: Path, scratch: Path):
+    config = course_config(course_root)
     config.CourseDirectory.root = str(scratch)
     config.CourseDirectory.source_directory = "source"
     config.CourseDirectory.release_directory = "release"
@@ -71,21 +84,31 @@ def _nbgrader_config(course_root: Path, scratch: Path):
     return config
 
 
-def generate(lab: Lab, scratch: Path) -> Path:
-    """Run nbgrader generate_assignment for ``lab`` in ``scratch``; return the generated folder."""
+def generate(lab: Lab, scratch: Path, *, db_url: str | None = None) -> Path:
+    """Run nbgrader generate_assignment for ``lab`` in ``scratch``; return the generated folder.
+
+    ``db_url`` records the assignment in that gradebook (default: a throw-away one in ``scratch``).
+
+    Raises:
+        ReleaseError: nbgrader refused; ``problems`` holds its reason alone.
+    """
     from nbgrader.apps import NbGraderAPI
 
     shutil.copytree(lab.source_dir, scratch / "source" / lab.name)
     (scratch / "exchange").mkdir(exist_ok=True)
+    config = _nbgrader_config(lab.course_root, scratch)
+    if db_url is not None:
+        config.CourseDirectory.db_url = db_url
     with _venv_on_path():
         quiet = logging.getLogger("autograder.nbgrader")
         quiet.setLevel(logging.ERROR)
-        api = NbGraderAPI(config=_nbgrader_config(lab.course_root, scratch), log=quiet)
-        outcome = api.generate_assignment(lab.name, force=True, create=True)
+        outcome = NbGraderAPI(config=config, log=quiet).generate_assignment(lab.name, force=True, create=True)
     if not outcome.get("success"):
-        detail = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
-        last = detail[-1] if detail else "no detail"
-        raise ReleaseError(f"nbgrader generate_assignment failed for {lab.name}: {last}", lab=lab.name)
+        detail = [line.strip() for line in (outcome.get("error") or outcome.get("log") or "").splitlines()
+                  if line.strip()]
+        reason = next((line for line in reversed(detail) if "Error" in line), detail[-1] if detail else "no detail")
+        raise ReleaseError(f"nbgrader generate_assignment failed for {lab.name}: {reason}", lab=lab.name,
+                           problems=[reason])
     return scratch / "release" / lab.name
 
 

@@ -60,25 +60,12 @@ def demo(course, tmp_path_factory):
     return run_demo(lab_name="linreg", out=out, course_root=course, config=FAST)
 
 
-def docker_unavailable() -> str | None:
-    """Why Docker cannot run here, or None."""
-    if shutil.which("docker") is None:
-        return "docker is not installed (.ci/machine-setup installs docker.io)"
-    try:
-        probe = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True,
-                               text=True, timeout=60)
-    except subprocess.TimeoutExpired:
-        return "docker info did not answer within 60 s"
-    if probe.returncode != 0:
-        reason = (probe.stderr.strip().splitlines() or ["no message"])[-1]
-        return f"the Docker engine is not reachable: {reason}"
-    return None
-
-
 @pytest.fixture(scope="session")
 def grading_image() -> str:
     """The grading image, built from the working tree once per session."""
-    reason = docker_unavailable()
+    from autograder.cloud import docker_problem
+
+    reason = docker_problem(compose=False)
     if reason:
         pytest.skip(reason)
     build = subprocess.run(["bash", str(BUILD_SCRIPT), IMAGE], capture_output=True, text=True, timeout=3600)
