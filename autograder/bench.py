@@ -25,7 +25,7 @@ from .course import load_lab
 from .demo import build_submission, load_demo_module
 from .errors import CourseError
 from .grade import grade_class
-from .record import write_json
+from .results import write_json
 from .release import path_with_venv
 
 
@@ -196,7 +196,7 @@ def run_bench(*, submissions: int = 40, workers: int | None = None, lab_name: st
         "kit_seconds_per_submission": round(kit_seconds / submissions, 3),
         "floor_seconds_per_notebook": round(floor_seconds / submissions, 3),
         "peak_rss_mb": round(memory.peak / 2**20, 1),
-        "kit_scores": {kind: sorted({r["score"] for r in grading.results if kinds[r["student"]] == kind})
+        "kit_scores": {kind: sorted({r.score for r in grading.results if kinds[r.student] == kind})
                        for kind in sorted(set(kinds.values()))},
         "python": sys.version.split()[0],
         "cores": os.cpu_count(),

@@ -1,20 +1,30 @@
 """The ``autograder`` command: parses arguments, calls the library, prints, sets the exit status.
 
 Exit status: 0 when the command did its job (whatever the students scored); 1 when a check
-failed (``release --check``); 2 for a fault of the input or the course (one line on stderr);
-3 when the grader itself failed on some submission; 130 when interrupted.
+failed (``release`` leaks or, with ``--check``, is stale; ``parity`` found a mismatch;
+``validate`` a failing visible check); 2 for a fault of the input or the course (one line on
+stderr); 3 when the grader itself failed on some submission; 130 when interrupted. Each status
+but 0 and 130 is the ``exit_code`` of an exception class of ``errors.py`` (``CheckFailed``,
+``AutograderError``, ``GraderFault``), read by ``_exit_status``; no command spells the number.
+
+Defaults of the options are the library functions' own (``_default``), so each is written once;
+a command's options are added when that command runs (``_Command``), so reading them imports only
+its own module.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import inspect
 import logging
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 from . import __version__
-from .errors import AutograderError, ReleaseError
+from .errors import AutograderError, CheckFailed, GraderFault, ReleaseError
 
 
 def _progress(stream):
@@ -23,13 +33,13 @@ def _progress(stream):
     tty = stream.isatty()
     failures = 0
 
-    def show(done: int, total: int, result: dict) -> None:
+    def show(done: int, total: int, result) -> None:
         nonlocal failures
-        failures += result["status"] != "graded"
+        failures += not result.graded
         elapsed = time.monotonic() - started
         eta = elapsed / done * (total - done) if done else 0.0
         counts = f"[{done}/{total}]" + (f" {failures} not graded" if failures else "")
-        latest = f"{result['student']}: {result['status']} {result['score']:g}/{result['max_score']:g}"
+        latest = f"{result.student}: {result.status} {result.score:g}/{result.max_score:g}"
         if tty:
             width = 24
             filled = int(width * done / total) if total else width
@@ -45,11 +55,7 @@ def _progress(stream):
 def _print_grading(grading, *, about: dict[str, str] | None = None) -> None:
     from .report import score_table
 
-    functions = list(grading.results[0]["functions"]) if grading.results else []
-    rows = grading.results
-    if about:
-        rows = [{**r, "student": f"{r['student']} ({about.get(r['student'], '')})"} for r in rows]
-    print(score_table(rows, functions))
+    print(score_table(grading.results, grading.functions, about))
     print()
     print(f"graded {grading.graded}, reused {grading.reused} unchanged result(s), seed {grading.seed}, "
           f"{grading.seconds:.1f} s")
@@ -58,14 +64,21 @@ def _print_grading(grading, *, about: dict[str, str] | None = None) -> None:
     print(f"grades:    {grading.grades_csv}")
 
 
-def _grader_error_exit(grading) -> int:
+def _exit_status(*failures: type[AutograderError] | None) -> int:
+    """The command's exit status: 0 when nothing failed, else the highest ``exit_code`` of the
+    error classes that describe what did (``None`` for what went well)."""
+    return max((failure.exit_code for failure in failures if failure is not None), default=0)
+
+
+def _grader_failures(grading) -> type[GraderFault] | None:
+    """Name the submissions the grader failed on (stderr); GraderFault if there were any."""
     errors = grading.grader_errors
     if errors:
-        names = ", ".join(r["student"] for r in errors)
+        names = ", ".join(r.student for r in errors)
         print(f"autograder: the grader failed on {len(errors)} submission(s): {names} "
               "(see grader_errors in their result.json)", file=sys.stderr)
-        return 3
-    return 0
+        return GraderFault
+    return None
 
 
 def cmd_release(args) -> int:
@@ -77,7 +90,7 @@ def cmd_release(args) -> int:
         print(f"autograder: {exc}", file=sys.stderr)
         for problem in exc.problems[1:10]:
             print(f"  - {problem}", file=sys.stderr)
-        return 1
+        return _exit_status(type(exc))
     if args.check:
         print(f"release/{report.lab} is current and leak-free ({', '.join(report.notebooks)})")
     else:
@@ -90,15 +103,16 @@ def cmd_grade(args) -> int:
     from .config import load_config
     from .course import find_course_root
     from .grade import grade_class
+    from .report import write_class_grades
 
     root = args.course or find_course_root()
-    config = load_config(root, workers=args.workers, cell_timeout=args.cell_timeout,
-                         notebook_timeout=args.notebook_timeout, call_timeout=args.call_timeout)
+    config = load_config(root, workers=args.workers, **_limits(args))
     grading = grade_class(args.lab, submissions=args.submissions, out=args.out, student=args.student,
                           force=args.force, seed=args.seed, course_root=root, config=config,
                           on_progress=None if args.quiet else _progress(sys.stderr))
+    write_class_grades(grading)
     _print_grading(grading)
-    return _grader_error_exit(grading)
+    return _exit_status(_grader_failures(grading))
 
 
 def cmd_demo(args) -> int:
@@ -109,7 +123,7 @@ def cmd_demo(args) -> int:
           + ("" if args.no_cloud else f"; then the {labs[0]} class again through the SageMaker Processing path, "
              "and parity") + ". Lab 1's class has a submission that never finishes, so the whole demo takes "
           "about four minutes.", file=sys.stderr)
-    status = 0
+    failures = []
     reports = {}
     for name in labs:
         print(f"grading the {name} demo class", file=sys.stderr)
@@ -121,15 +135,16 @@ def cmd_demo(args) -> int:
         print(f"submissions: {report.submissions}")
         print()
         _print_grading(report.grading, about=report.about)
-        status = max(status, _grader_error_exit(report.grading))
+        failures.append(_grader_failures(report.grading))
         reports[name] = report
-    if args.no_cloud or not reports:
-        return status
-    return max(status, _demo_cloud(next(iter(reports.values())), args))
+    if not args.no_cloud and reports:
+        failures.append(_demo_cloud(next(iter(reports.values())), args))
+    return _exit_status(*failures)
 
 
-def _demo_cloud(report, args) -> int:
-    """The first lab's demo class again, through the Processing path, with the same seed; parity."""
+def _demo_cloud(report, args) -> type[CheckFailed] | None:
+    """The first lab's demo class again, through the Processing path, with the same seed; parity
+    (CheckFailed when it does not hold)."""
     from .demo import run_cloud_demo
     from .parity import format_report, write_report
 
@@ -146,7 +161,7 @@ def _demo_cloud(report, args) -> int:
     print(format_report(cloud.parity))
     path = write_report(args.out / f"{lab}-processing" / "parity.json", cloud.parity)
     print(f"parity report: {path}")
-    return 0 if cloud.parity.ok else 1
+    return None if cloud.parity.ok else CheckFailed
 
 
 def cmd_validate(args) -> int:
@@ -164,10 +179,10 @@ def cmd_validate(args) -> int:
         print(f"  other: {problem}")
     for note in report.notes:
         print(f"  note: {note}")
-    passing = sum(c.status == "passed" for c in report.checks)
+    passing = report.passing
     print(f"{passing} of {len(report.checks)} functions pass their visible checks. "
           "These are sanity checks; the grade comes from hidden tests.")
-    return 0 if report.passed else 1
+    return _exit_status(None if report.passed else CheckFailed)
 
 
 def cmd_bench(args) -> int:
@@ -229,8 +244,8 @@ def cmd_feedback(args) -> int:
     if report.problems:
         print(f"autograder: pictures failed for {len(report.problems)} page(s) (written without them): "
               + "; ".join(report.problems), file=sys.stderr)
-        return 3
-    return 2 if report.unreadable else 0
+    # Pictures that failed are the grader's fault; an unreadable result is a fault of the input.
+    return _exit_status(GraderFault if report.problems else None, AutograderError if report.unreadable else None)
 
 
 def cmd_export(args) -> int:
@@ -241,7 +256,7 @@ def cmd_export(args) -> int:
     print(f"gradescope: {len(report.gradescope)} file(s): {args.results}/<student>/{report.lab}/gradescope.json")
     for path in report.unreadable:
         print(f"autograder: unreadable result left out: {path}", file=sys.stderr)
-    return 2 if report.unreadable else 0
+    return _exit_status(AutograderError if report.unreadable else None)
 
 
 def cmd_summary(args) -> int:
@@ -256,13 +271,16 @@ def cmd_summary(args) -> int:
 
 def cmd_cloud_grade(args) -> int:
     from .cloud import cloud_grade
+    from .config import load_config
     from .course import find_course_root
 
     root = args.course or find_course_root()
+    # Resolved here exactly as `grade` resolves it, and shipped to the job; workers stay per host.
+    config = load_config(root, **_limits(args))
     merged = cloud_grade(args.lab, submissions=args.submissions, out=args.out, bucket=args.bucket, role=args.role,
                          image=args.image, instances=args.instances, instance_type=args.instance_type,
                          max_runtime=args.max_runtime, seed=args.seed, local=args.local, workers=args.workers,
-                         course_root=root, wait=not args.no_wait,
+                         config=config, course_root=root, wait=not args.no_wait,
                          on_step=lambda text: print(f"cloud: {text}", file=sys.stderr, flush=True))
     if isinstance(merged, str):
         print(f"started processing job {merged}; results will be under its results prefix")
@@ -270,7 +288,7 @@ def cmd_cloud_grade(args) -> int:
     _print_grading(merged)
     hosts = ", ".join(f"{m['host']} ({len(m['students'])})" for m in merged.manifests)
     print(f"hosts:     {hosts}")
-    return _grader_error_exit(merged)
+    return _exit_status(_grader_failures(merged))
 
 
 def cmd_parity(args) -> int:
@@ -281,14 +299,69 @@ def cmd_parity(args) -> int:
     if args.json:
         write_report(args.json, report)
         print(f"report: {args.json}")
-    return 0 if report.ok else 1
+    return _exit_status(None if report.ok else CheckFailed)
+
+
+def _default(function: Callable, name: str):
+    """The default of ``function``'s parameter ``name``: an option's default is the library's own."""
+    return inspect.signature(function).parameters[name].default
+
+
+# The limits both `grade` and `cloud grade` take: GradingConfig fields, None meaning "not given".
+LIMITS = {
+    "cell_timeout": "seconds per notebook cell",
+    "notebook_timeout": "seconds per notebook",
+    "call_timeout": "seconds per call of a student function",
+    "judge_timeout": "seconds of student code the hidden suite may wait for, per submission",
+}
+
+
+def _limit_options(p: argparse.ArgumentParser) -> None:
+    from .config import ENV_PREFIX, GradingConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(GradingConfig)}
+    for name, text in LIMITS.items():
+        p.add_argument("--" + name.replace("_", "-"), type=float, default=None,
+                       help=f"{text} (default: nbgrader_config.py's c.Autograder.{name} or "
+                            f"{ENV_PREFIX}{name.upper()}, else {defaults[name]:g})")
+
+
+def _limits(args) -> dict[str, float | None]:
+    return {name: getattr(args, name) for name in LIMITS}
+
+
+class _Command(argparse.ArgumentParser):
+    """A command's parser whose options (``options(parser)``) are added only when that command is
+    parsed or shows its help: reading defaults from a library function imports its module, and
+    `autograder labs` should not pay for importing the cloud launcher."""
+
+    def __init__(self, *args, options: Callable[[argparse.ArgumentParser], None] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._options = options
+
+    def _add_options(self) -> None:
+        options, self._options = self._options, None
+        if options is not None:
+            options(self)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._add_options()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self._add_options()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self._add_options()
+        return super().format_help()
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description="Release and grade first-principles ML labs.")
     parser.add_argument("--version", action="version", version=f"autograder {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Command)
 
     def course_option(p):
         p.add_argument("--course", type=Path, default=None,
@@ -309,20 +382,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", default=None, help="grade only this student")
     p.add_argument("--force", action="store_true", help="re-grade even where an up-to-date result exists")
     p.add_argument("--seed", type=int, default=None, help="seed of the hidden tests' inputs (default: fresh)")
-    p.add_argument("--cell-timeout", type=float, default=None, help="seconds per notebook cell")
-    p.add_argument("--notebook-timeout", type=float, default=None, help="seconds per notebook")
-    p.add_argument("--call-timeout", type=float, default=None, help="seconds per call of a student function")
+    _limit_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     course_option(p)
     p.set_defaults(func=cmd_grade)
 
-    p = sub.add_parser("demo", help="the main job: release, build a demo class, grade it, show the table")
-    p.add_argument("--lab", default=None, help="only this lab (default: every lab with a demo class)")
-    p.add_argument("--out", type=Path, default=Path("demo"), help="demo folder (default: ./demo/<lab>)")
-    p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--no-cloud", action="store_true",
-                   help="skip grading the first lab's class again through the Processing path (and parity)")
-    course_option(p)
+    def demo_options(p):
+        from .demo import run_demo
+
+        p.add_argument("--lab", default=None, help="only this lab (default: every lab with a demo class)")
+        p.add_argument("--out", type=Path, default=_default(run_demo, "out"),
+                       help="demo folder (default: ./%(default)s/<lab>)")
+        p.add_argument("--workers", type=int, default=_default(run_demo, "workers"))
+        p.add_argument("--no-cloud", action="store_true",
+                       help="skip grading the first lab's class again through the Processing path (and parity)")
+        course_option(p)
+
+    p = sub.add_parser("demo", help="the main job: release, build a demo class, grade it, show the table",
+                       options=demo_options)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("validate", help="run a notebook and its visible checks (for students; no hidden tests)")
@@ -331,64 +408,96 @@ def build_parser() -> argparse.ArgumentParser:
     course_option(p)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("bench", help="throughput: the kit against nbgrader autograde and bare papermill")
-    p.add_argument("--submissions", type=int, default=40, help="size of the generated class (default 40)")
-    p.add_argument("--workers", type=int, default=None, help="the kit's workers (default: cores)")
-    p.add_argument("--lab", default="linreg")
-    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    course_option(p)
+    def bench_options(p):
+        from .bench import run_bench
+
+        p.add_argument("--submissions", type=int, default=_default(run_bench, "submissions"),
+                       help="size of the generated class (default %(default)s)")
+        p.add_argument("--workers", type=int, default=_default(run_bench, "workers"),
+                       help="the kit's workers (default: cores)")
+        p.add_argument("--lab", default=_default(run_bench, "lab_name"), help="the lab (default %(default)s)")
+        p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+        course_option(p)
+
+    p = sub.add_parser("bench", help="throughput: the kit against nbgrader autograde and bare papermill",
+                       options=bench_options)
     p.set_defaults(func=cmd_bench)
 
+    def cloud_grade_options(p):
+        from .cloud import LOCAL_IMAGE, cloud_grade
+
+        p.add_argument("lab")
+        p.add_argument("--submissions", required=True, help="folder of student folders, or s3://bucket/prefix")
+        p.add_argument("--out", type=Path, required=True, help="where the merged results and grades.csv go")
+        p.add_argument("--bucket", default=None, help="S3 bucket for inputs and results (required unless --local)")
+        p.add_argument("--role", default=None, help="the job's execution role ARN (required unless --local)")
+        p.add_argument("--image", default=None, help="grading image URI (required unless --local; "
+                                                     f"--local default: {LOCAL_IMAGE})")
+        p.add_argument("--instances", type=int, default=_default(cloud_grade, "instances"),
+                       help="hosts; each grades every n-th student (default %(default)s)")
+        p.add_argument("--instance-type", default=_default(cloud_grade, "instance_type"),
+                       help="(default %(default)s; --local runs containers here)")
+        p.add_argument("--max-runtime", type=int, default=_default(cloud_grade, "max_runtime"),
+                       help="stopping condition in seconds (default %(default)s)")
+        p.add_argument("--seed", type=int, default=None, help="seed of the hidden tests' inputs (default: fresh)")
+        p.add_argument("--workers", type=int, default=_default(cloud_grade, "workers"),
+                       help="submissions graded at once on each host (default: its cores)")
+        _limit_options(p)
+        p.add_argument("--local", action="store_true",
+                       help="SageMaker local mode: real containers via docker-compose, S3 stand-in on loopback")
+        p.add_argument("--no-wait", action="store_true", help="start the job and return its name")
+        course_option(p)
+
     p = sub.add_parser("cloud", help="grade a class as a SageMaker Processing job (or its local mode)")
-    cloud = p.add_subparsers(dest="cloud_command", required=True, metavar="ACTION")
-    p = cloud.add_parser("grade", help="upload, run the Processing job, download and merge the results")
-    p.add_argument("lab")
-    p.add_argument("--submissions", required=True, help="folder of student folders, or s3://bucket/prefix")
-    p.add_argument("--out", type=Path, required=True, help="where the merged results and grades.csv go")
-    p.add_argument("--bucket", default=None, help="S3 bucket for inputs and results (required unless --local)")
-    p.add_argument("--role", default=None, help="the job's execution role ARN (required unless --local)")
-    p.add_argument("--image", default=None, help="grading image URI (required unless --local; "
-                                                 "--local default: autograder-grader:latest)")
-    p.add_argument("--instances", type=int, default=1, help="hosts; each grades every n-th student (default 1)")
-    p.add_argument("--instance-type", default=None, help="default ml.c5.xlarge")
-    p.add_argument("--max-runtime", type=int, default=3600, help="stopping condition in seconds (default 3600)")
-    p.add_argument("--seed", type=int, default=None, help="seed of the hidden tests' inputs (default: fresh)")
-    p.add_argument("--workers", type=int, default=None, help="submissions graded at once on each host")
-    p.add_argument("--local", action="store_true",
-                   help="SageMaker local mode: real containers via docker-compose, S3 stand-in on loopback")
-    p.add_argument("--no-wait", action="store_true", help="start the job and return its name")
-    course_option(p)
+    cloud = p.add_subparsers(dest="cloud_command", required=True, metavar="ACTION", parser_class=_Command)
+    p = cloud.add_parser("grade", help="upload, run the Processing job, download and merge the results",
+                         options=cloud_grade_options)
     p.set_defaults(func=cmd_cloud_grade)
 
-    p = sub.add_parser("parity", help="compare two result sets test by test (exit 1 on any mismatch)")
-    p.add_argument("a", type=Path, help="results folder A (e.g. local grading)")
-    p.add_argument("b", type=Path, help="results folder B (e.g. cloud grading)")
-    p.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance for compared values")
-    p.add_argument("--atol", type=float, default=1e-12, help="absolute tolerance for compared values")
-    p.add_argument("--json", type=Path, default=None, help="write the report here")
+    def parity_options(p):
+        from .parity import compare
+
+        p.add_argument("a", type=Path, help="results folder A (e.g. local grading)")
+        p.add_argument("b", type=Path, help="results folder B (e.g. cloud grading)")
+        p.add_argument("--rtol", type=float, default=_default(compare, "rtol"),
+                       help="relative tolerance for compared values (default %(default)g)")
+        p.add_argument("--atol", type=float, default=_default(compare, "atol"),
+                       help="absolute tolerance for compared values (default %(default)g)")
+        p.add_argument("--json", type=Path, default=None, help="write the report here")
+
+    p = sub.add_parser("parity", help="compare two result sets test by test (exit 1 on any mismatch)",
+                       options=parity_options)
     p.set_defaults(func=cmd_parity)
 
-    def results_command(name: str, help: str, func):
+    def results_command(name: str, help: str, func, options=None):
         """A command that reads the results `grade --out` wrote: LAB --results OUT [--course DIR]."""
-        p = sub.add_parser(name, help=help)
-        p.add_argument("lab")
-        p.add_argument("--results", type=Path, required=True, help="the --out folder of `autograder grade`")
-        course_option(p)
-        p.set_defaults(func=func)
-        return p
+        def all_options(p):
+            p.add_argument("lab")
+            p.add_argument("--results", type=Path, required=True, help="the --out folder of `autograder grade`")
+            course_option(p)
+            if options is not None:
+                options(p)
 
-    p = results_command("feedback", "write a feedback page per student: OUT/<student>/LAB/feedback.html",
-                        cmd_feedback)
-    p.add_argument("--student", default=None, help="only this student's page")
-    p = results_command("export", "re-write OUT/grades.csv and a Gradescope results file per student", cmd_export)
-    p.add_argument("--visibility", default="visible",
-                   choices=("visible", "hidden", "after_due_date", "after_published"),
-                   help="Gradescope visibility of the results (default: visible)")
+        p = sub.add_parser(name, help=help, options=all_options)
+        p.set_defaults(func=func)
+
+    def student_option(help: str):
+        return lambda p: p.add_argument("--student", default=None, help=help)
+
+    def export_options(p):
+        from .exports import VISIBILITIES, export_lab
+
+        p.add_argument("--visibility", default=_default(export_lab, "visibility"), choices=VISIBILITIES,
+                       help="Gradescope visibility of the results (default: %(default)s)")
+
+    results_command("feedback", "write a feedback page per student: OUT/<student>/LAB/feedback.html",
+                    cmd_feedback, student_option("only this student's page"))
+    results_command("export", "re-write OUT/grades.csv and a Gradescope results file per student", cmd_export,
+                    export_options)
     results_command("summary", "the class view: score histogram and pass rate per function (PNG + text)",
                     cmd_summary)
-    p = results_command("gradebook", "write results into the course's nbgrader gradebook (formgrader, export)",
-                        cmd_gradebook)
-    p.add_argument("--student", default=None, help="sync only this student")
+    results_command("gradebook", "write results into the course's nbgrader gradebook (formgrader, export)",
+                    cmd_gradebook, student_option("sync only this student"))
 
     p = sub.add_parser("labs", help="list the course's labs")
     course_option(p)
@@ -404,11 +513,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except AutograderError as exc:
         print(f"autograder: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _exit_status(type(exc))
     except KeyboardInterrupt:
         print("autograder: interrupted; finished results are kept, run the same command again to resume",
               file=sys.stderr)
-        return 130
+        return 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
 
 
 if __name__ == "__main__":

@@ -9,6 +9,12 @@ as local grading writes them.
 ``local=True`` runs the same job through the SDK's own local mode (real containers, started
 with docker-compose), with S3 served on loopback by moto's server: a stand-in for Amazon S3,
 named as such wherever it appears.
+
+The launcher resolves the grading configuration here, as ``autograder grade`` does, and ships it
+in the course bundle (``grading-config.json``); the job grades with exactly that.
+
+The SDK, boto3 and moto are the ``cloud`` extra, imported only where used (``cloud_extra``): a
+missing one is one line that says how to install it.
 """
 
 from __future__ import annotations
@@ -19,11 +25,13 @@ import secrets
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .errors import ConfigError, CourseError, GraderFault
+from .config import GradingConfig
+from .errors import ConfigError, CourseError, DependencyError, GraderFault
 from .processing import (COURSE_INPUT, DEFAULT_PATHS, ENTRYPOINT, RESULTS_OUTPUT, SUBMISSIONS_INPUT, Merged,
                          merge_results)
 
@@ -33,8 +41,26 @@ LOCAL_ROLE = "arn:aws:iam::000000000000:role/autograder-local"  # local mode nev
 LOCAL_REGION = "us-east-1"
 STUDENT_MARK = ".autograder-student"
 TERMINAL = {"Completed", "Failed", "Stopped"}
+INSTALL_CLOUD = "pip install 'autograder[cloud]' (in the kit's checkout: .tools/bin/uv sync --frozen --all-extras)"
+# The distribution that brings each top-level module of the cloud extra.
+CLOUD_PACKAGES = {"sagemaker": "sagemaker-core", "boto3": "boto3", "botocore": "boto3", "moto": "moto[server]",
+                  "flask": "moto[server]", "flask_cors": "moto[server]", "werkzeug": "moto[server]"}
 
 Step = Callable[[str], None]
+
+
+@contextmanager
+def cloud_extra(command: str = "autograder cloud grade"):
+    """Around imports of the cloud extra: a missing package is a one-line DependencyError that
+    says what installs it, not an ImportError traceback."""
+    try:
+        yield
+    except ImportError as exc:
+        module = (exc.name or "").split(".")[0]
+        package = CLOUD_PACKAGES.get(module, module or "a package")
+        detail = " ".join(str(exc).split())
+        raise DependencyError(f"{command} needs the cloud extra, and {package} is not installed ({detail}); "
+                              f"install it with {INSTALL_CLOUD}", package=package) from None
 
 
 @dataclass(frozen=True)
@@ -113,8 +139,9 @@ def students_under(s3, bucket: str, prefix: str, lab: str) -> list[str]:
 def build_processor(spec: JobSpec, session, *, local: bool):
     """The SDK's Processor for the grading image: entrypoint, network isolation, stopping
     condition, tags."""
-    from sagemaker.core.network import NetworkConfig
-    from sagemaker.core.processing import Processor
+    with cloud_extra():
+        from sagemaker.core.network import NetworkConfig
+        from sagemaker.core.processing import Processor
 
     return Processor(
         role=None if local else spec.role,
@@ -135,7 +162,8 @@ def build_processor(spec: JobSpec, session, *, local: bool):
 def job_io(spec: JobSpec, submissions_uri: str, course_uri: str, results_uri: str):
     """The job's inputs (FullyReplicated: every host sees the whole class and picks its share)
     and its one output."""
-    from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
+    with cloud_extra():
+        from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
 
     def s3_input(name: str, uri: str) -> ProcessingInput:
         return ProcessingInput(input_name=name, s3_input=ProcessingS3Input(
@@ -157,7 +185,8 @@ class S3StandIn:
     def __init__(self) -> None:
         import logging
 
-        from moto.server import ThreadedMotoServer
+        with cloud_extra("autograder cloud grade --local"):
+            from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
 
@@ -202,38 +231,53 @@ def image_problem(image: str) -> str | None:
 
 
 def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: str | None = None,
-                role: str | None = None, image: str | None = None, instances: int = 1,
-                instance_type: str | None = None, max_runtime: int = 3600, seed: int | None = None,
-                local: bool = False, workers: int | None = None, course_root: Path | None = None,
-                wait: bool = True, poll_seconds: float = 15.0, on_step: Step = print) -> Merged | str:
+                role: str | None = None, image: str | None = None, instances: int = JobSpec.instances,
+                instance_type: str = JobSpec.instance_type, max_runtime: int = JobSpec.max_runtime,
+                seed: int | None = None, local: bool = False, workers: int | None = None,
+                config: GradingConfig | None = None, course_root: Path | None = None, wait: bool = True,
+                poll_seconds: float = 15.0, on_step: Step = print) -> Merged | str:
     """Grade ``lab_name`` as a Processing job; return the merged results (or, with
     ``wait=False``, the started job's name).
+
+    Args:
+        config: the limits the job grades with, shipped in the course bundle (default: the
+            course's, resolved as ``autograder grade`` resolves them: ``nbgrader_config.py`` <
+            ``AUTOGRADER_*`` environment). Its ``workers`` stays here: each host grades
+            ``workers`` submissions at once (default: its cores).
 
     Raises:
         ConfigError: missing bucket/role/image for a real account, bad submissions location,
             Docker unusable for ``local``.
+        DependencyError: the cloud extra (SDK, boto3, moto for ``local``) is not installed.
         GraderFault: the job failed, or its output lacks a host or a student.
     """
+    from .config import load_config
     from .course import find_course_root, load_lab
-    from .grade import student_folders
+    from .load import student_folders
     from .processing import write_bundle
 
     root = Path(course_root) if course_root else find_course_root()
     lab = load_lab(lab_name, root)
+    config = config or load_config(root)
     if instances < 1:
         raise ConfigError("--instances must be at least 1")
     if not local:
         missing = [flag for flag, value in (("--bucket", bucket), ("--role", role), ("--image", image)) if not value]
         if missing:
             raise ConfigError(f"{', '.join(missing)} required for a real account (or pass --local)")
-    else:
+    with cloud_extra("autograder cloud grade" + (" --local" if local else "")):  # before any upload
+        import boto3  # noqa: F401
+        import sagemaker.core.processing  # noqa: F401
+        if local:
+            import moto.server  # noqa: F401
+    if local:
         problem = docker_problem() or image_problem(image or LOCAL_IMAGE)
         if problem:
             raise ConfigError(f"--local needs real containers: {problem}")
     seed = secrets.randbelow(2**31) if seed is None else int(seed)
     spec = JobSpec(lab=lab.name, bucket=bucket or LOCAL_BUCKET, role=role or LOCAL_ROLE,
                    image=image or LOCAL_IMAGE, instances=instances,
-                   instance_type=instance_type or "ml.c5.xlarge", max_runtime=max_runtime, seed=seed,
+                   instance_type=instance_type or JobSpec.instance_type, max_runtime=max_runtime, seed=seed,
                    workers=workers)
     stand_in = S3StandIn() if local else None
     try:
@@ -264,11 +308,13 @@ def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: st
                 on_step(f"uploaded {count} file(s) of {len(expected)} student(s) to {submissions_uri}")
             if not expected:
                 raise CourseError(f"no submissions of {lab.name} in {submissions}")
-            bundle = write_bundle(root, lab.name, scratch / "course")
+            bundle = write_bundle(root, lab.name, scratch / "course", config=config)
             count = upload_folder(s3, bundle, spec.bucket, f"{base}/course")
             course_uri = f"s3://{spec.bucket}/{base}/course"
             results_uri = f"s3://{spec.bucket}/{base}/results"
-            on_step(f"uploaded the course bundle ({count} files) to {course_uri}")
+            on_step(f"uploaded the course bundle ({count} files) to {course_uri}; limits: cell "
+                    f"{config.cell_timeout:g} s, notebook {config.notebook_timeout:g} s, call "
+                    f"{config.call_timeout:g} s, judge {config.judge_timeout:g} s")
 
             processor = build_processor(spec, session, local=local)
             inputs, outputs, arguments = job_io(spec, submissions_uri, course_uri, results_uri)
@@ -286,7 +332,8 @@ def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: st
             except Exception as exc:  # the SDK raises plain exceptions (ClientError, RuntimeError...)
                 raise GraderFault(f"processing job {job_name} failed: {_one_line(exc)}") from None
             finally:
-                _write_job_record(Path(out), job_name, spec, local, submissions_uri, course_uri, results_uri, sent)
+                _write_job_record(Path(out), job_name, spec, local, submissions_uri, course_uri, results_uri, sent,
+                                  config=config)
             if not wait:
                 return job_name
             if not local:
@@ -306,14 +353,15 @@ def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: st
 
 
 def _write_job_record(out: Path, job_name: str, spec: JobSpec, local: bool, submissions_uri: str,
-                      course_uri: str, results_uri: str, request: dict) -> None:
-    """``OUT/cloud-job.json``: which job produced these results, and the exact request the SDK sent."""
-    from .record import write_json
+                      course_uri: str, results_uri: str, request: dict, *, config: GradingConfig) -> None:
+    """``OUT/cloud-job.json``: which job produced these results, the configuration it was sent,
+    and the exact request the SDK sent."""
+    from .results import write_json
 
     write_json(out / "cloud-job.json", {
         "job": job_name, "mode": "local" if local else "sagemaker", "lab": spec.lab, "seed": spec.seed,
         "image": spec.image, "instances": spec.instances, "submissions": submissions_uri, "course": course_uri,
-        "results": results_uri, "request": request or None,
+        "results": results_uri, "config": config.recorded(), "request": request or None,
     })
 
 
@@ -324,17 +372,20 @@ def _one_line(exc: BaseException) -> str:
 
 def _sessions(spec: JobSpec, *, local: bool, endpoint: str | None):
     """The SDK session and an S3 client that talk to the same S3 (Amazon's, or the stand-in)."""
-    import boto3
+    with cloud_extra():
+        import boto3
 
     if local:
-        from sagemaker.core.local.local_session import LocalSession
+        with cloud_extra("autograder cloud grade --local"):
+            from sagemaker.core.local.local_session import LocalSession
 
         boto = boto3.Session(aws_access_key_id="stand-in", aws_secret_access_key="stand-in",
                              region_name=LOCAL_REGION)
         session = LocalSession(boto_session=boto, s3_endpoint_url=endpoint, default_bucket=spec.bucket,
                                disable_local_code=True)
         return session, boto.client("s3", endpoint_url=endpoint)
-    from sagemaker.core.helper.session_helper import Session
+    with cloud_extra():
+        from sagemaker.core.helper.session_helper import Session
 
     boto = boto3.Session()
     if boto.region_name is None:

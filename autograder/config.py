@@ -3,6 +3,11 @@
 Precedence: ``nbgrader_config.py`` (section ``c.Autograder``) < ``AUTOGRADER_<FIELD>`` environment
 variables < keyword arguments (the command line). Every field has a description; unknown keys in
 the file are an error, so a typo never silently falls back to a default.
+
+``load_course_config`` is the one reader of ``nbgrader_config.py`` (the engine's section here,
+nbgrader's sections for releases and the gradebook). ``GradingConfig.recorded()`` is the
+configuration as a job receives it and a result records it; ``GradingConfig.from_recorded`` reads
+it back through the same checks.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any, Mapping
 from .errors import ConfigError
 
 ENV_PREFIX = "AUTOGRADER_"
+PER_HOST = ("workers",)  # fields each grading machine sets for itself; never recorded or shipped
 
 
 def _cpu_count() -> int:
@@ -76,6 +82,31 @@ class GradingConfig:
     def fields_help(cls) -> dict[str, str]:
         return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
 
+    def recorded(self) -> dict[str, Any]:
+        """Every field but ``workers`` (which is the grading machine's own business, not the
+        grade's), in field order, as plain JSON values: what a cloud job receives and a result
+        records."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in PER_HOST}
+
+    @classmethod
+    def from_recorded(cls, record: Mapping[str, Any], **overrides: Any) -> GradingConfig:
+        """The configuration ``recorded()`` wrote, checked as a config file's values are.
+
+        A field the record lacks takes its default. ``overrides`` (``None`` means "not given")
+        come on top, e.g. the host's own ``workers``.
+
+        Raises:
+            ConfigError: the record is not a mapping, names an unknown field, or holds a bad value.
+        """
+        if not isinstance(record, Mapping):
+            raise ConfigError(f"a recorded grading configuration must be a JSON object, got {record!r}")
+        known = _known_fields()
+        for key in record:
+            if key not in known:
+                raise ConfigError(f"the recorded grading configuration has unknown option {key!r}; "
+                                  f"known options: {', '.join(known)}", field=str(key))
+        return _build(dict(record), overrides)
+
 
 def _coerce(name: str, raw: Any, target: type | str) -> Any:
     kind = {"float": float, "int": int, "str": str, "bool": bool}.get(
@@ -97,21 +128,54 @@ def _coerce(name: str, raw: Any, target: type | str) -> Any:
         raise ConfigError(f"{name} must be of type {kind.__name__}, got {raw!r}", field=name) from None
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """Return the ``c.Autograder`` section of an nbgrader config file as a plain dict."""
+def load_course_config(course_root: Path):
+    """The course's ``nbgrader_config.py`` as a traitlets ``Config`` (empty if there is none).
+
+    The one reader of that file: the engine's ``c.Autograder`` section (``load_config``) and
+    nbgrader's sections (releases, the gradebook) come from here, with the same error.
+
+    Raises:
+        ConfigError: the file does not load (a syntax error in the instructor's file); one line,
+            ``cannot read <path>: <error>``.
+    """
+    from traitlets.config import Config
     from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
 
+    config = Config()
+    path = Path(course_root) / "nbgrader_config.py"
     if not path.is_file():
-        return {}
-    loader = PyFileConfigLoader(path.name, path=str(path.parent))
+        return config
     try:
-        cfg = loader.load_config()
-    except ConfigFileNotFound:
-        return {}
-    except Exception as exc:  # a syntax error in the instructor's file
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    section = cfg.get("Autograder", {})
+        config.merge(PyFileConfigLoader(path.name, path=str(path.parent)).load_config())
+    except ConfigFileNotFound:  # removed between the check and the read
+        return config
+    except Exception as exc:  # whatever the instructor's file raises: say where, in one line
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise ConfigError(f"cannot read {path}: {detail}") from None
+    return config
+
+
+def _autograder_section(course_root: Path) -> dict[str, Any]:
+    """The ``c.Autograder`` section of the course's ``nbgrader_config.py`` as a plain dict."""
+    config = load_course_config(course_root)
+    section = config.get("Autograder", {})
     return {key: section[key] for key in section}
+
+
+def _known_fields() -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(GradingConfig)}
+
+
+def _build(values: dict[str, Any], overrides: Mapping[str, Any]) -> GradingConfig:
+    """``values`` with ``overrides`` on top (``None`` means not given), coerced and checked."""
+    known = _known_fields()
+    for key, raw in overrides.items():
+        if key not in known:
+            raise ConfigError(f"unknown option {key}", field=key)
+        if raw is not None:
+            values[key] = raw
+    typed = {key: _coerce(key, raw, known[key].type) for key, raw in values.items()}
+    return GradingConfig(**typed)
 
 
 def load_config(course_root: Path | None = None, *, environ: Mapping[str, str] | None = None,
@@ -124,10 +188,10 @@ def load_config(course_root: Path | None = None, *, environ: Mapping[str, str] |
         **overrides: values from the command line; ``None`` means "not given".
     """
     environ = os.environ if environ is None else environ
-    known = {f.name: f for f in dataclasses.fields(GradingConfig)}
+    known = _known_fields()
     values: dict[str, Any] = {}
     if course_root is not None:
-        for key, raw in read_config_file(Path(course_root) / "nbgrader_config.py").items():
+        for key, raw in _autograder_section(Path(course_root)).items():
             if key not in known:
                 raise ConfigError(f"nbgrader_config.py sets unknown option c.Autograder.{key}; "
                                   f"known options: {', '.join(sorted(known))}", field=key)
@@ -136,10 +200,4 @@ def load_config(course_root: Path | None = None, *, environ: Mapping[str, str] |
         env_key = ENV_PREFIX + key.upper()
         if env_key in environ and environ[env_key] != "":
             values[key] = environ[env_key]
-    for key, raw in overrides.items():
-        if key not in known:
-            raise ConfigError(f"unknown option {key}", field=key)
-        if raw is not None:
-            values[key] = raw
-    typed = {key: _coerce(key, raw, known[key].type) for key, raw in values.items()}
-    return GradingConfig(**typed)
+    return _build(values, overrides)

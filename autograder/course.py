@@ -7,12 +7,16 @@ pytest suite and the reference solution). Nothing is discovered at import time.
 
 from __future__ import annotations
 
+import importlib.util
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 
 import nbformat
 
+from . import cells as cells_meta
 from .errors import CourseError
 
 LABS_DIR = Path(__file__).resolve().parent / "labs"
@@ -66,12 +70,70 @@ class Lab:
     def release_notebook(self) -> Path:
         return self.release_dir / self.notebook
 
+    def release_template(self) -> tuple[nbformat.NotebookNode, frozenset[str]]:
+        """The released (student) notebook, which protected cells are restored from and submissions
+        are recognised by, and its nbgrader grade ids (read once per change of the file).
+
+        Raises:
+            CourseError: the release has not been generated.
+        """
+        path = self.release_notebook
+        if not path.is_file():
+            raise CourseError(f"{path} is missing: run `autograder release {self.name}` first", lab=self.name)
+        return _template(str(path), path.stat().st_mtime)
+
     @property
     def max_score(self) -> float:
         return float(sum(f.points for f in self.functions))
 
     def function_points(self) -> dict[str, float]:
         return {f.name: f.points for f in self.functions}
+
+
+@lru_cache(maxsize=8)
+def _template(path: str, mtime: float) -> tuple[nbformat.NotebookNode, frozenset[str]]:
+    nb = nbformat.read(path, as_version=4)
+    return nb, frozenset(cells_meta.grade_id(c) for c in nb.cells) - {None}
+
+
+_content_modules: dict[tuple[str, float], ModuleType] = {}
+
+
+def _import_content(path: Path, *, lab: str, what: str) -> ModuleType:
+    key = (str(path), path.stat().st_mtime)
+    if key not in _content_modules:
+        spec = importlib.util.spec_from_file_location(f"autograder_{lab}_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            raise CourseError(f"lab {lab}: {what} {path.name} does not import: {type(exc).__name__}: {exc}",
+                              lab=lab) from None
+        _content_modules[key] = module
+    return _content_modules[key]
+
+
+def load_content_module(lab: "Lab", filename: str, *, what: str) -> ModuleType:
+    """Import one of a lab's content modules (``reference.py``, ``demo.py``, ``feedback.py``, ...)
+    from its content folder, once per process and change of the file. They run in the grader's
+    process only, never in a student's kernel.
+
+    Raises:
+        CourseError: the file is missing or does not import (``what`` names it in the message).
+    """
+    path = lab.content_dir / filename
+    if not path.is_file():
+        raise CourseError(f"lab {lab.name}: {what} {path} is missing", lab=lab.name)
+    return _import_content(path, lab=lab.name, what=what)
+
+
+def load_sibling(module_file: str, filename: str) -> ModuleType:
+    """For a lab's content modules: import ``filename`` from the same content folder (how a hidden
+    suite and a feedback hook share the names they both use, such as ``labels.py``)."""
+    path = Path(module_file).resolve().parent / filename
+    if not path.is_file():
+        raise CourseError(f"lab {path.parent.name}: {path} is missing", lab=path.parent.name)
+    return _import_content(path, lab=path.parent.name, what="content module")
 
 
 def find_course_root(start: Path | None = None) -> Path:
@@ -124,16 +186,15 @@ def graded_functions(cells: list) -> tuple[tuple[GradedFunction, ...], float]:
     tests: dict[str, float] = {}
     manual = 0.0
     for cell in cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        gid = meta.get("grade_id")
+        gid = cells_meta.grade_id(cell)
         if not gid:
             continue
-        if cell.cell_type == "code" and meta.get("solution") and not meta.get("grade"):
+        if cells_meta.is_answer(cell):
             answers.append(gid)
-        elif cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
-            tests[gid] = float(meta.get("points", 0))
-        elif meta.get("grade") and meta.get("solution"):
-            manual += float(meta.get("points", 0))
+        elif cells_meta.is_test(cell):
+            tests[gid] = cells_meta.points(cell)
+        elif cells_meta.is_written_answer(cell):
+            manual += cells_meta.points(cell)
     functions = tuple(GradedFunction(name=a, points=tests[f"test_{a}"], test_cell=f"test_{a}")
                       for a in answers if f"test_{a}" in tests)
     return functions, manual

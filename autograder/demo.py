@@ -7,7 +7,6 @@ release with its answer cells filled from the source's solutions, then one typic
 from __future__ import annotations
 
 import copy
-import importlib.util
 import re
 import shutil
 from dataclasses import dataclass
@@ -16,10 +15,12 @@ from pathlib import Path
 import nbformat
 
 from .config import GradingConfig
-from .course import Lab, load_lab
+from .cells import grade_id, is_answer
+from .course import Lab, load_content_module, load_lab
 from .errors import CourseError
 from .grade import ClassGrading, Progress, grade_class
 from .release import ReleaseReport, release_lab
+from .report import write_class_grades
 
 
 @dataclass
@@ -40,13 +41,9 @@ def demo_labs(course_root: Path | None = None) -> list[str]:
 
 def load_demo_module(lab: Lab):
     """The lab's ``demo.py`` content module (``STUDENTS``, optionally ``BENCH_MIX``)."""
-    path = lab.content_dir / "demo.py"
-    if not path.is_file():
-        raise CourseError(f"lab {lab.name} has no demo class ({path})", lab=lab.name)
-    spec = importlib.util.spec_from_file_location(f"autograder_demo_{lab.name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    if not (lab.content_dir / "demo.py").is_file():
+        raise CourseError(f"lab {lab.name} has no demo class ({lab.content_dir / 'demo.py'})", lab=lab.name)
+    return load_content_module(lab, "demo.py", what="demo class")
 
 
 def load_demo_class(lab: Lab) -> dict:
@@ -58,9 +55,8 @@ def solutions(lab: Lab) -> dict[str, str]:
     nb = nbformat.read(str(lab.source_notebook), as_version=4)
     found = {}
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution") and cell.cell_type == "code":
-            found[meta["grade_id"]] = re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", "", cell.source, flags=re.M)
+        if is_answer(cell):
+            found[grade_id(cell)] = re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", "", cell.source, flags=re.M)
     return found
 
 
@@ -76,8 +72,8 @@ def build_submission(lab: Lab, answers: dict[str, str] | None,
     filled = {**solutions(lab), **{k: v.strip("\n") for k, v in answers.items()}}
     cells = []
     for cell in nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if cell.cell_type == "code" and gid in filled and cell.metadata["nbgrader"].get("solution"):
+        gid = grade_id(cell)
+        if is_answer(cell) and gid in filled:
             cell.source = filled[gid]
         cells.append(cell)
         if insert_after and gid in insert_after:
@@ -96,7 +92,7 @@ def build_class(lab: Lab, dest: Path, students: dict) -> dict[str, str]:
     return {student: spec["about"] for student, spec in students.items()}
 
 
-def run_demo(*, lab_name: str = "linreg", out: Path = Path("demo"), workers: int | None = None,
+def run_demo(*, lab_name: str, out: Path = Path("demo"), workers: int | None = None,
              course_root: Path | None = None, config: GradingConfig | None = None,
              on_progress: Progress | None = None) -> DemoReport:
     """Release ``lab_name``, build its demo class under ``out/submitted``, grade it into ``out/autograded``."""
@@ -108,6 +104,7 @@ def run_demo(*, lab_name: str = "linreg", out: Path = Path("demo"), workers: int
     about = build_class(lab, submitted, load_demo_class(lab))
     grading = grade_class(lab_name, submissions=submitted, out=out / "autograded", workers=workers,
                           force=True, course_root=course_root, config=config, on_progress=on_progress)
+    write_class_grades(grading)
     return DemoReport(release=report, grading=grading, submissions=submitted, about=about)
 
 

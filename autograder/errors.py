@@ -1,16 +1,24 @@
 """The kit's one exception tree.
 
-Which is which:
+Which is which (and the exit status of the ``autograder`` command, ``exit_code``: the one place
+that says which status a kind of failure gets; the CLI reads it from the class):
 
-- ``AutograderError``: the base; the CLI turns any of these into one line and exit status 2.
-- ``ConfigError``: a setting has a wrong value or type.
-- ``CourseError``: the course folder or a lab is missing or malformed (unknown lab, no source
+- ``AutograderError`` (2): the base; the CLI turns any of these into one line. Exit 2 is a fault
+  of the input or the course.
+- ``ConfigError`` (2): a setting has a wrong value or type, or ``nbgrader_config.py`` does not load.
+- ``DependencyError`` (2): an optional dependency a command needs (the cloud extra) is not
+  installed; the message names the command that installs it.
+- ``CourseError`` (2): the course folder or a lab is missing or malformed (unknown lab, no source
   notebook, a hidden suite whose points disagree with the notebook's).
-- ``ReleaseError``: generating a release failed, or the release leaks or is stale.
+- ``CheckFailed`` (1): a check the user asked for did not pass (``parity`` found a mismatch, a
+  notebook fails its visible checks). Commands that report such an outcome exit with its status.
+- ``ReleaseError`` (1, a ``CheckFailed``): generating a release failed, or the release leaks or
+  is stale.
 - ``SubmissionError``: one submission cannot be graded as given (not JSON, not a notebook,
   another lab's notebook). It becomes that student's result row, never a crashed batch.
-- ``GraderFault``: the grader itself failed on a submission (a kernel that would not start, a
-  bug in a hidden test). Recorded in the result and reported; the batch goes on.
+- ``GraderFault`` (3): the grader itself failed on a submission (a kernel that would not start,
+  a bug in a hidden test). Recorded in the result and reported; the batch goes on, and the
+  command exits 3.
 
 A student's mistakes (a wrong value, an exception in their code, a timeout) are not exceptions
 of this tree at all: they are test results with a status and a message.
@@ -33,6 +41,14 @@ class ConfigError(AutograderError):
         self.field = field
 
 
+class DependencyError(AutograderError):
+    """An optional dependency is not installed; the message says what installs it."""
+
+    def __init__(self, message: str, *, package: str | None = None):
+        super().__init__(message)
+        self.package = package
+
+
 class CourseError(AutograderError):
     """The course layout or a lab's content is missing or inconsistent."""
 
@@ -41,7 +57,13 @@ class CourseError(AutograderError):
         self.lab = lab
 
 
-class ReleaseError(AutograderError):
+class CheckFailed(AutograderError):
+    """A check the user asked for did not pass; what failed is in the command's report."""
+
+    exit_code = 1
+
+
+class ReleaseError(CheckFailed):
     """A release could not be generated, leaks something it must not, or is stale."""
 
     def __init__(self, message: str, *, lab: str | None = None, problems: list[str] | None = None):

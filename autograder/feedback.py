@@ -11,10 +11,10 @@ matplotlib's Agg canvas and inlined as base64, so the page needs nothing else to
 Pictures are lab content, not engine: a lab may ship ``autograder/labs/<lab>/feedback.py``
 defining ::
 
-    def pictures(result: dict, *, ref, notebook: pathlib.Path | None) -> list[Picture]
+    def pictures(result: SubmissionResult, *, ref, notebook: pathlib.Path | None) -> list[Picture]
 
-``result`` is the student's ``result.json`` as a dict (the values each test compared are under
-``result["tests"][i]["values"]``; :func:`recorded` and :func:`as_array` read them), ``ref`` the
+``result`` is the student's result (``autograder.results.SubmissionResult``; the values each test
+compared are in ``result.tests[i].values``; :func:`recorded` and :func:`as_array` read them), ``ref`` the
 lab's reference module (run in the grader's process, like the hidden suite) and ``notebook`` the
 executed notebook saved beside the result, if any (student output: read it as untrusted data,
 never run it). Return ``Picture(figure, caption, function)`` objects, the figure made with
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import html
-import importlib.util
 import io
 import logging
 import math
@@ -35,10 +34,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .course import Lab
+from .course import Lab, load_content_module
 from .errors import AutograderError, CourseError
-from .exports import load_results, readable_name
-from .record import GRADED, write_atomic
+from .exports import readable_name
+from .results import Status, SubmissionResult, TestResult, load_lab_results, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +71,9 @@ class FeedbackReport:
 
 # --- helpers for a lab's picture hook -------------------------------------------------------------
 
-def recorded(result: dict, test: str, label: str) -> dict | None:
+def recorded(result: SubmissionResult, test: str, label: str) -> dict | None:
     """The value entry a hidden test recorded under ``label`` (exact), or ``None``."""
-    for row in result.get("tests", []):
-        if row.get("name") == test:
-            for entry in row.get("values") or []:
-                if isinstance(entry, dict) and entry.get("label") == label:
-                    return entry
-    return None
+    return result.recorded(test, label)
 
 
 def as_array(summary: Any):
@@ -104,9 +98,10 @@ def as_array(summary: Any):
     return None
 
 
-def convergence_figure(iterations, yours, reference, *, title: str):
+def convergence_figure(iterations, yours, reference, *, title: str, function: str):
     """A student's cost curve (red) against the reference's on the same run (grey, dashed); a log
-    scale when the costs span more than a factor of 20. For labs whose students write gradient descent."""
+    scale when the costs span more than a factor of 20. For labs whose students write an
+    optimiser (``function``, named in the legend)."""
     import numpy as np
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
@@ -117,7 +112,7 @@ def convergence_figure(iterations, yours, reference, *, title: str):
     ax = fig.add_subplot()
     ax.plot(iterations, reference, color="0.45", linestyle="--", linewidth=2, label="reference")
     shown = np.where(np.isfinite(yours), yours, np.nan)
-    ax.plot(iterations, shown, color="C3", marker="o", markersize=3, linewidth=1.5, label="your gradient_descent")
+    ax.plot(iterations, shown, color="C3", marker="o", markersize=3, linewidth=1.5, label=f"your {function}")
     positive = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in (shown, reference)])
     if positive.size and positive.max() / positive.min() > 20:
         ax.set_yscale("log")
@@ -137,8 +132,8 @@ def convergence_figure(iterations, yours, reference, *, title: str):
     return fig
 
 
-def convergence_picture(result: dict, test: str, curve: str, iterations: str, *, title: str,
-                        caption: str) -> Picture | None:
+def convergence_picture(result: SubmissionResult, test: str, curve: str, iterations: str, *, title: str,
+                        caption: str, function: str) -> Picture | None:
     """The convergence picture from what hidden test ``test`` recorded: the student's curve
     (``got``) and the reference's (``expected``) under label ``curve``, sampled at the iterations
     recorded under label ``iterations``; None where they were not recorded or do not line up."""
@@ -148,25 +143,18 @@ def convergence_picture(result: dict, test: str, curve: str, iterations: str, *,
     x, yours, theirs = as_array(x_entry["got"]), as_array(curve_entry["got"]), as_array(curve_entry["expected"])
     if x is None or yours is None or theirs is None or not len(x) == len(yours) == len(theirs):
         return None
-    return Picture(convergence_figure(x, yours, theirs, title=title), caption, "gradient_descent")
+    return Picture(convergence_figure(x, yours, theirs, title=title, function=function), caption, function)
 
 
 # --- the engine -------------------------------------------------------------------------------------
 
 def load_picture_hook(lab: Lab) -> ModuleType | None:
     """The lab's ``feedback.py`` content module, or ``None`` when the lab draws no pictures."""
-    path = lab.content_dir / HOOK_FILE
-    if not path.is_file():
+    if not (lab.content_dir / HOOK_FILE).is_file():
         return None
-    spec = importlib.util.spec_from_file_location(f"autograder_feedback_{lab.name}", path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        raise CourseError(f"lab {lab.name}: {path.name} does not import: {type(exc).__name__}: {exc}",
-                          lab=lab.name) from None
+    module = load_content_module(lab, HOOK_FILE, what="picture hook")
     if not callable(getattr(module, "pictures", None)):
-        raise CourseError(f"lab {lab.name}: {path.name} defines no pictures(result, *, ref, notebook)", lab=lab.name)
+        raise CourseError(f"lab {lab.name}: {HOOK_FILE} defines no pictures(result, *, ref, notebook)", lab=lab.name)
     return module
 
 
@@ -226,17 +214,18 @@ def _figure_html(picture: Picture) -> str:
             f"<figcaption>{_e(picture.caption)}</figcaption></figure>")
 
 
-def render_page(lab: Lab, result: dict, pictures: list[Picture], picture_problem: str | None = None) -> str:
+def render_page(lab: Lab, result: SubmissionResult, pictures: list[Picture], picture_problem: str | None = None) -> str:
     """The feedback page of one result, as a complete HTML document."""
-    functions = result.get("functions") or {f.name: {"points": 0.0, "max_points": f.points} for f in lab.functions}
-    tests_by_function: dict[str, list[dict]] = {}
-    for test in result.get("tests", []):
-        tests_by_function.setdefault(test.get("function", ""), []).append(test)
+    functions = {name: (score.points, score.max_points) for name, score in result.functions.items()} \
+        or {f.name: (0.0, f.points) for f in lab.functions}
+    tests_by_function: dict[str, list[TestResult]] = {}
+    for test in result.tests:
+        tests_by_function.setdefault(test.function, []).append(test)
     placed: dict[str | None, list[Picture]] = {}
     for picture in pictures:
         placed.setdefault(picture.function if picture.function in functions else None, []).append(picture)
 
-    student = result.get("student", "")
+    student = result.student
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -245,20 +234,20 @@ def render_page(lab: Lab, result: dict, pictures: list[Picture], picture_problem
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{_e(lab.title)}</h1>",
         f'<p class="subtitle">Feedback for <span class="student">{_e(student)}</span></p>',
-        f'<p class="score" id="score">{_points(result.get("score", 0.0))} of {_points(result.get("max_score", 0.0))} '
+        f'<p class="score" id="score">{_points(result.score)} of {_points(result.max_score)} '
         "autograded points</p>",
     ]
-    if result.get("manual_max_score"):
-        parts.append(f'<p class="note">The written answers ({_points(result["manual_max_score"])} points) are graded '
+    if result.manual_max_score:
+        parts.append(f'<p class="note">The written answers ({_points(result.manual_max_score)} points) are graded '
                      "by hand and are not included here.</p>")
-    if result.get("status") != GRADED:
-        parts.append(f'<p class="none" id="status">Your notebook was not graded ({_e(result.get("status"))}): '
-                     f'{_e(result.get("message", ""))}</p>')
+    if result.status != Status.GRADED:
+        parts.append(f'<p class="none" id="status">Your notebook was not graded ({_e(result.status)}): '
+                     f'{_e(result.message)}</p>')
 
     parts.append('<table id="functions"><thead><tr><th>function</th><th>points</th><th></th></tr></thead><tbody>')
-    for name, fn in functions.items():
-        got, most = float(fn.get("points", 0.0)), float(fn.get("max_points", 0.0))
-        bad = [t for t in tests_by_function.get(name, []) if t.get("status") != "passed"]
+    for name, (got, most) in functions.items():
+        got, most = float(got), float(most)
+        bad = [t for t in tests_by_function.get(name, []) if not t.passed]
         word = "all tests passed" if most and got >= most and not bad else \
             f"{len(bad)} test{'s' if len(bad) != 1 else ''} did not pass" if bad else "not graded"
         parts.append(f'<tr data-function="{_e(name)}" class="{_function_class(got, most)}">'
@@ -266,7 +255,7 @@ def render_page(lab: Lab, result: dict, pictures: list[Picture], picture_problem
                      f"<td>{_e(word)}</td></tr>")
     parts.append("</tbody></table>")
 
-    problems = (result.get("execution") or {}).get("problems") or []
+    problems = result.execution.get("problems") or []
     if problems:
         parts.append('<h2>While your notebook ran</h2><ul id="notebook-problems">')
         for p in problems:
@@ -277,20 +266,20 @@ def render_page(lab: Lab, result: dict, pictures: list[Picture], picture_problem
             parts.append(f"<li>cell {_e(p.get('cell', '?'))} {_e(what)}{(' ' + _e(detail)) if detail else ''}</li>")
         parts.append("</ul>")
 
-    for name, fn in functions.items():
-        got, most = float(fn.get("points", 0.0)), float(fn.get("max_points", 0.0))
+    for name, (got, most) in functions.items():
+        got, most = float(got), float(most)
         parts.append(f'<section class="function" data-function="{_e(name)}">')
         parts.append(f"<h2><code>{_e(name)}</code>: {_points(got)} / {_points(most)}</h2>")
-        bad = [t for t in tests_by_function.get(name, []) if t.get("status") != "passed"]
+        bad = [t for t in tests_by_function.get(name, []) if not t.passed]
         if not bad and tests_by_function.get(name):
             parts.append('<p class="passed">Every hidden test of this function passed.</p>')
         for test in bad:
-            status = _STATUS_WORDS.get(test.get("status"), test.get("status", ""))
-            got, most = float(test.get("points", 0)), float(test.get("max_points", 0))
-            parts.append(f'<div class="test"><span class="name">{_e(readable_name(test.get("name", "")))}</span> '
+            status = _STATUS_WORDS.get(test.status, test.status)
+            got, most = float(test.points), float(test.max_points)
+            parts.append(f'<div class="test"><span class="name">{_e(readable_name(test.name))}</span> '
                          f'<span class="lost">({_points(got)} of {_points(most)} '
                          f"point{'s' if most != 1 else ''}, {_e(status)})</span>"
-                         f'<p class="message">{_e(test.get("message", ""))}</p></div>')
+                         f'<p class="message">{_e(test.message)}</p></div>')
         for picture in placed.get(name, []):
             parts.append(_figure_html(picture))
         parts.append("</section>")
@@ -301,16 +290,16 @@ def render_page(lab: Lab, result: dict, pictures: list[Picture], picture_problem
         parts.append("</section>")
     if picture_problem:
         parts.append(f'<p class="note" id="picture-problem">{_e(picture_problem)}</p>')
-    for note in result.get("notes") or []:
+    for note in result.notes:
         parts.append(f'<p class="note">{_e(note)}</p>')
-    finished = result.get("finished_at")
+    finished = result.finished_at
     if finished:
         parts.append(f'<p class="note">Graded {_e(finished)}.</p>')
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-def draw_pictures(hook: ModuleType | None, result: dict, *, ref: ModuleType | None,
+def draw_pictures(hook: ModuleType | None, result: SubmissionResult, *, ref: ModuleType | None,
                   notebook: Path | None) -> list[Picture]:
     """Call the lab's hook; a picture that is not a ``Picture`` is a fault of the lab's content."""
     if hook is None:
@@ -333,7 +322,7 @@ def write_feedback(lab_name: str, *, results: Path, course_root: Path | None = N
         CourseError: unknown lab, or a picture hook that does not import.
         AutograderError: the results folder is missing or holds no result of this lab.
     """
-    found = load_results(lab_name, results, course_root=course_root)
+    found = load_lab_results(lab_name, results, course_root=course_root)
     lab = found.lab
     hook = load_picture_hook(lab)
     ref = None
@@ -341,12 +330,12 @@ def write_feedback(lab_name: str, *, results: Path, course_root: Path | None = N
         from .judge import load_reference
 
         ref = load_reference(lab)
-    chosen = [r for r in found.results if student is None or r["student"] == student]
+    chosen = [r for r in found.results if student is None or r.student == student]
     if not chosen:
         raise AutograderError(f"no result of student {student!r} for lab {lab.name} in {found.out}")
     pages, count, problems = [], 0, []
     for result in chosen:
-        folder = found.folders[result["student"]]
+        folder = found.folders[result.student]
         notebook = folder / lab.notebook
         pictures: list[Picture] = []
         try:
@@ -354,8 +343,8 @@ def write_feedback(lab_name: str, *, results: Path, course_root: Path | None = N
             body = render_page(lab, result, pictures)
             count += len(pictures)
         except Exception as exc:  # a fault of the lab's drawing code: the page goes out without pictures
-            log.warning("pictures for %s failed: %s: %s", result["student"], type(exc).__name__, exc)
-            problems.append(f"{result['student']}: {type(exc).__name__}: {exc}")
+            log.warning("pictures for %s failed: %s: %s", result.student, type(exc).__name__, exc)
+            problems.append(f"{result.student}: {type(exc).__name__}: {exc}")
             body = render_page(lab, result, [], "The pictures for this page could not be drawn; "
                                                 "your instructor has been told.")
         finally:

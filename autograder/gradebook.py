@@ -32,10 +32,11 @@ from pathlib import Path
 
 import nbformat
 
+from .cells import by_grade_id, checksum, grade_id, nbgrader
 from .course import Lab, load_lab
 from .errors import CourseError
 from .load import file_digest
-from .record import GRADED, read_result, result_paths, write_atomic
+from .results import RESULT_FILE, Status, SubmissionResult, read_result, result_file, result_paths, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +137,7 @@ def _release_cells(lab: Lab) -> dict[str, dict]:
     if not path.is_file():
         raise CourseError(f"{path} is missing: run `autograder release {lab.name}` first", lab=lab.name)
     nb = nbformat.read(str(path), as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: dict(c.metadata["nbgrader"], cell_type=c.cell_type)
-            for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+    return {grade_id(c): dict(nbgrader(c), cell_type=c.cell_type) for c in nb.cells if grade_id(c)}
 
 
 def _registered_matches(gb, lab: Lab, notebook_id: str) -> bool:
@@ -182,13 +182,13 @@ def _result_folders(results: Path, lab: Lab, student: str | None) -> list[Path]:
     if not root.is_dir():
         raise CourseError(f"results folder {root} does not exist")
     if student is not None:
-        folder = root / student / lab.name
-        if not (folder / "result.json").is_file():
-            raise CourseError(f"no result for student {student!r} in {root} (expected {folder / 'result.json'})")
-        return [folder]
+        path = result_file(root, student, lab.name)
+        if not path.is_file():
+            raise CourseError(f"no result for student {student!r} in {root} (expected {path})")
+        return [path.parent]
     found = [p.parent for p in result_paths(root, lab.name)]
     if not found:
-        raise CourseError(f"no results for {lab.name} in {root} (expected <student>/{lab.name}/result.json; "
+        raise CourseError(f"no results for {lab.name} in {root} (expected <student>/{lab.name}/{RESULT_FILE}; "
                           f"run `autograder grade {lab.name} --out {root}` first)")
     return found
 
@@ -205,29 +205,28 @@ def _read_timestamp(folder: Path):
         return None
 
 
-def _failure_messages(result: dict, function: str) -> str | None:
-    messages = [t["message"] for t in result.get("tests", [])
-                if t.get("function") == function and t.get("status") != "passed" and t.get("message")]
+def _failure_messages(result: SubmissionResult, function: str) -> str | None:
+    messages = [t.message for t in result.failed_tests(function) if t.message]
     return "\n".join(dict.fromkeys(messages)) or None
 
 
-def _check_result(result: dict | None, lab: Lab, student: str, folder: Path, grade_cells: dict,
+def _check_result(result: SubmissionResult | None, lab: Lab, student: str, folder: Path, grade_cells: dict,
                   test_of: dict[str, str]) -> str:
     """Why this result cannot be synced, or ``""``."""
     if result is None:
         return "result.json is unreadable or not a result of this kit"
-    if result.get("lab") != lab.name or result.get("student") != student:
-        return f"result.json is for {result.get('student')}/{result.get('lab')}, not {student}/{lab.name}"
-    if result["status"] != GRADED:
-        return f"not graded ({result['status']}: {result.get('message', '')})"
-    if not (folder / result["notebook"]).is_file():
-        return f"the executed notebook {folder / result['notebook']} is missing"
+    if result.lab != lab.name or result.student != student:
+        return f"result.json is for {result.student}/{result.lab}, not {student}/{lab.name}"
+    if result.status != Status.GRADED:
+        return f"not graded ({result.status}: {result.message})"
+    if not (folder / result.notebook).is_file():
+        return f"the executed notebook {folder / result.notebook} is missing"
     for cell, function in test_of.items():
-        recorded = result["functions"].get(function)
+        recorded = result.functions.get(function)
         if recorded is None:
             return f"result.json has no score for {function} (graded by an older version of the lab?)"
-        if abs(float(recorded["max_points"]) - grade_cells[cell]) > TOLERANCE:
-            return (f"{function} was graded out of {recorded['max_points']:g} points but the lab now gives "
+        if abs(float(recorded.max_points) - grade_cells[cell]) > TOLERANCE:
+            return (f"{function} was graded out of {recorded.max_points:g} points but the lab now gives "
                     f"{cell} {grade_cells[cell]:g}; grade again")
     return ""
 
@@ -292,21 +291,20 @@ def sync_gradebook(lab_name: str, *, results: Path, course_root: Path | None = N
 
         for folder in folders:
             sid = folder.parent.name
-            result = read_result(folder / "result.json")
+            result = read_result(folder / RESULT_FILE)
             reason = _check_result(result, lab, sid, folder, grade_cells, test_of)
             submitted = Path(coursedir.format_path(coursedir.submitted_directory, sid, lab.name))
-            if not reason and (submitted / result["notebook"]).is_file() \
-                    and file_digest(submitted / result["notebook"]) != result.get("submission_sha256"):
-                reason = (f"stale: {submitted / result['notebook']} changed since it was graded; "
+            if not reason and (submitted / result.notebook).is_file() \
+                    and file_digest(submitted / result.notebook) != result.submission_sha256:
+                reason = (f"stale: {submitted / result.notebook} changed since it was graded; "
                           f"run `autograder grade {lab.name}` again")
             if reason:
                 report.students.append(StudentSync(student=sid, synced=False, reason=reason))
                 continue
 
-            executed_path = folder / result["notebook"]
+            executed_path = folder / result.notebook
             executed = nbformat.read(str(executed_path), as_version=4)
-            cells = {c.metadata["nbgrader"]["grade_id"]: c for c in executed.cells
-                     if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+            cells = by_grade_id(executed.cells)
 
             # The formgrader shows the notebook in autograded/<student>/<lab>/, and lists the
             # submission only if the gradebook's timestamp equals submitted/.../timestamp.txt.
@@ -334,7 +332,7 @@ def sync_gradebook(lab_name: str, *, results: Path, course_root: Path | None = N
                 grade = gb.find_grade(name, notebook_id, lab.name, sid)
                 previous = grade.auto_score
                 if cell_kind == "auto":
-                    auto = float(result["functions"][test_of[name]]["points"])
+                    auto = float(result.points(test_of[name]))
                 elif cell_kind == "manual" and name in cells:
                     auto, _ = determine_grade(cells[name])  # 0 if left as released, else None
                 else:
@@ -352,7 +350,7 @@ def sync_gradebook(lab_name: str, *, results: Path, course_root: Path | None = N
                 comment = gb.find_comment(name, notebook_id, lab.name, sid)
                 cell = cells.get(name)
                 comment.auto_comment = _failure_messages(result, name) if name in functions else None
-                if cell is not None and cell.metadata["nbgrader"].get("checksum") == compute_checksum(cell):
+                if cell is not None and checksum(cell) == compute_checksum(cell):
                     comment.auto_comment = "No response."  # nbgrader's own words for an untouched answer
             gb.db.commit()
 

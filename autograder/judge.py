@@ -9,13 +9,12 @@ nothing the student's code does inside its kernel can change how the comparison 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import logging
 import os
 import traceback
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -23,14 +22,12 @@ import numpy as np
 import pytest
 
 from . import suite
-from .bridge import CallProblem, CallResult, KernelBridge
-from .course import Lab
+from .course import Lab, load_content_module
 from .errors import CourseError
+from .kernel import CallProblem, CallResult, KernelBridge
+from .results import TestResult, TestStatus
 
 log = logging.getLogger(__name__)
-
-_reference_cache: dict[str, ModuleType] = {}
-
 
 def hidden_parameters(lab: Lab, seed: int) -> dict:
     """The papermill parameters a parameterized lab is graded with, drawn from the run's seed."""
@@ -44,17 +41,8 @@ def hidden_parameters(lab: Lab, seed: int) -> dict:
 
 
 def load_reference(lab: Lab) -> ModuleType:
-    """Import the lab's reference solution (once per process)."""
-    key = str(lab.reference)
-    if key not in _reference_cache:
-        spec = importlib.util.spec_from_file_location(f"autograder_reference_{lab.name}", lab.reference)
-        module = importlib.util.module_from_spec(spec)
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:
-            raise CourseError(f"lab {lab.name}: the reference solution does not import: {exc}", lab=lab.name) from None
-        _reference_cache[key] = module
-    return _reference_cache[key]
+    """The lab's reference solution (imported once per process)."""
+    return load_content_module(lab, lab.reference.name, what="the reference solution")
 
 
 class StudentProxy:
@@ -74,25 +62,8 @@ class StudentProxy:
 
 
 @dataclass
-class TestOutcome:
-    name: str
-    function: str
-    points: float
-    max_points: float
-    status: str
-    message: str = ""
-    values: list = field(default_factory=list)
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict:
-        return {"name": self.name, "function": self.function, "points": self.points,
-                "max_points": self.max_points, "status": self.status, "message": self.message,
-                "values": self.values, "seconds": round(self.seconds, 4)}
-
-
-@dataclass
 class Judgement:
-    tests: list[TestOutcome]
+    tests: list[TestResult]
     grader_errors: list[str]
     calls: int = 0
 
@@ -108,7 +79,7 @@ class _JudgePlugin:
         self.bridge = bridge
         self.seed = seed
         self.reference = load_reference(lab)
-        self.outcomes: dict[str, TestOutcome] = {}
+        self.outcomes: dict[str, TestResult] = {}
         self.order: list[str] = []
         self.problems: list[str] = []
         self.grader_errors: list[str] = []
@@ -157,7 +128,7 @@ class _JudgePlugin:
                 continue
             totals[function] += points
             self.order.append(item.nodeid)
-            self.outcomes[item.nodeid] = TestOutcome(item.name, function, 0.0, points, "not_run")
+            self.outcomes[item.nodeid] = TestResult(item.name, function, 0.0, points, TestStatus.NOT_RUN)
         for name, want in declared.items():
             if abs(totals[name] - want) > 1e-9:
                 self.problems.append(f"hidden tests for {name} carry {totals[name]:g} points but the notebook's "
@@ -183,21 +154,21 @@ class _JudgePlugin:
         if call.when == "call":
             outcome.seconds = call.duration
         if report.passed:
-            outcome.status, outcome.points, outcome.message = "passed", outcome.max_points, ""
+            outcome.status, outcome.points, outcome.message = TestStatus.PASSED, outcome.max_points, ""
             return
         if report.skipped:
-            outcome.status, outcome.message = "skipped", str(getattr(call.excinfo, "value", ""))
+            outcome.status, outcome.message = TestStatus.SKIPPED, str(getattr(call.excinfo, "value", ""))
             return
         exc = call.excinfo.value if call.excinfo else None
         outcome.points = 0.0
         if isinstance(exc, suite.Mismatch):
-            outcome.status, outcome.message = "failed", str(exc)
+            outcome.status, outcome.message = TestStatus.FAILED, str(exc)
         elif isinstance(exc, CallProblem):
-            outcome.status, outcome.message = exc.status, str(exc)
+            outcome.status, outcome.message = TestStatus(exc.status), str(exc)
         elif isinstance(exc, AssertionError):
-            outcome.status, outcome.message = "failed", (str(exc).splitlines() or ["wrong value"])[0]
+            outcome.status, outcome.message = TestStatus.FAILED, (str(exc).splitlines() or ["wrong value"])[0]
         else:
-            outcome.status = "grader_error"
+            outcome.status = TestStatus.GRADER_ERROR
             outcome.message = "the grader failed on this test; your instructor has been told"
             detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3)) if exc else ""
             self.grader_errors.append(f"{item.name}: {type(exc).__name__}: {exc}\n{detail}")

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import nbformat
 
-from .errors import SubmissionError
+if TYPE_CHECKING:
+    from .course import Lab
+
+from .cells import checksum, grade_id, metadata_problem
+from .errors import CourseError, SubmissionError
+from .results import Status
+
+log = logging.getLogger(__name__)
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 
@@ -31,6 +40,46 @@ class Submission:
         return self.path.name
 
 
+def student_folders(root: Path, lab_name: str) -> tuple[list[str], list[str]]:
+    """The class in a submissions folder: ``(students, ignored)``, both sorted.
+
+    A hidden folder (.git, .ipynb_checkpoints, .Trash-0) is a tool's, not a student's, unless it
+    holds this lab's folder: then it is a submission like any other, and is graded.
+    """
+    folders = sorted(p.name for p in Path(root).iterdir() if p.is_dir())
+    students = [s for s in folders if not s.startswith(".") or (Path(root) / s / lab_name).is_dir()]
+    return students, [s for s in folders if s not in students]
+
+
+def find_submissions(submissions: Path, lab: "Lab", student: str | None = None,
+                     share: Callable[[list[str]], list[str]] | None = None) -> list[Submission]:
+    """Submissions in nbgrader's layout: ``<submissions>/<student_id>/<lab>/<notebook>``.
+
+    ``share`` picks this grader's part of the class (a Processing job's host grades only its shard).
+
+    Raises:
+        CourseError: no such folder, or ``student`` is not a plain folder name inside it.
+    """
+    root = Path(submissions)
+    if not root.is_dir():
+        raise CourseError(f"submissions folder {root} does not exist")
+    if student is not None:
+        if student in ("", ".", "..") or Path(student).name != student:
+            # OUT/<student> must stay inside OUT: '..' or 'a/b' would write results elsewhere.
+            raise CourseError(f"{student!r} is not a student id: give the name of a folder inside {root}")
+        if not (root / student).is_dir():
+            raise CourseError(f"no submission folder for student {student!r} in {root}")
+        students = [student]
+    else:
+        students, ignored = student_folders(root, lab.name)
+        if ignored:
+            log.warning("skipped %d hidden folder(s) with no %s folder inside, not students: %s",
+                        len(ignored), lab.name, ", ".join(ignored))
+    if share is not None:
+        students = share(students)
+    return [Submission(student=s, lab=lab.name, path=root / s / lab.name / lab.notebook) for s in students]
+
+
 def file_digest(path: Path) -> str | None:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -41,9 +90,9 @@ def file_digest(path: Path) -> str | None:
 def _checksums(nb) -> dict[str, str]:
     found = {}
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade_id") and meta.get("checksum"):
-            found.setdefault(meta["grade_id"], meta["checksum"])
+        gid, digest = grade_id(cell), checksum(cell)
+        if gid and digest:
+            found.setdefault(gid, digest)
     return found
 
 
@@ -59,12 +108,9 @@ def _malformed(nb) -> str | None:
         if not isinstance(meta, dict) or not isinstance(cell.get("source"), str) \
                 or cell.get("cell_type") not in ("code", "markdown", "raw"):
             return f"cell {index}"
-        grading, tags = meta.get("nbgrader", {}), meta.get("tags", [])
-        if not isinstance(grading, dict) or not all(isinstance(grading.get(k, ""), str)
-                                                    for k in ("grade_id", "checksum")):
-            return f"nbgrader metadata in cell {index}"
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            return f"tags in cell {index}"
+        part = metadata_problem(cell)
+        if part:
+            return f"{part} in cell {index}"
     return None
 
 
@@ -93,7 +139,7 @@ def load_notebook(path: Path, *, lab: str, template_ids: set[str],
         # Name what is there instead (a renamed copy, another lab's file), so nothing is lost unseen.
         others = sorted(p.name for p in path.parent.glob("*.ipynb")) if path.parent.is_dir() else []
         found = f" (the folder has {', '.join(others[:5])}{', ...' if len(others) > 5 else ''})" if others else ""
-        raise SubmissionError(f"no {name} was submitted{found}", status="missing", notebook=name)
+        raise SubmissionError(f"no {name} was submitted{found}", status=Status.MISSING, notebook=name)
     if path.is_dir():
         raise SubmissionError(f"{name} is a folder, not a notebook", notebook=name)
     size = path.stat().st_size
@@ -125,10 +171,10 @@ def load_notebook(path: Path, *, lab: str, template_ids: set[str],
     if broken:
         raise SubmissionError(f"{name} has malformed {broken} (was it edited outside Jupyter?): "
                               "submit the notebook you were given, filled in", notebook=name)
-    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells}
+    ids = {grade_id(c) for c in nb.cells}
     if not ids & template_ids:
         raise SubmissionError(f"{name} is not the {lab} notebook: none of its cells come from the {lab} release "
-                              "(submit the notebook you were given, filled in)", status="wrong_notebook",
+                              "(submit the notebook you were given, filled in)", status=Status.WRONG_NOTEBOOK,
                               notebook=name)
     if template is not None:
         mine, theirs = _checksums(template), _checksums(nb)
@@ -137,5 +183,5 @@ def load_notebook(path: Path, *, lab: str, template_ids: set[str],
         if shared and same * 2 < len(shared):
             raise SubmissionError(f"{name} is not the {lab} notebook: most of its cells come from another "
                                   "release (submit the notebook you were given, filled in)",
-                                  status="wrong_notebook", notebook=name)
+                                  status=Status.WRONG_NOTEBOOK, notebook=name)
     return nb

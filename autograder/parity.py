@@ -1,9 +1,12 @@
 """Parity: do two result sets (say, local and cloud grading of one class with one seed) agree?
 
 Compared, for every ``<student>/<lab>/result.json`` in either set: the same students and labs,
-the same seed, the same status and score per submission, the same status and points per
-hidden test, and every value a hidden test compared (what the student's code returned and
-what the reference expected) within a stated tolerance. The environment fingerprints are shown
+the same seed, the same grading configuration (the limits each result records; ``prewarm``, which
+changes only how fast kernels start, is shown but not compared), the same status and score per
+submission, the same status and points per hidden test, and every value a hidden test compared
+(what the student's code returned and what the reference expected) within a stated tolerance.
+A result written before results recorded their configuration (schema 1) has none to compare;
+the report says so. The environment fingerprints are shown
 side by side; a difference in the Python feature release (3.11 vs 3.12) or in a package version
 is a mismatch too, since
 it is exactly what makes two graders drift. The host's platform string and interpreter path
@@ -18,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .record import read_result, result_paths, write_json
+from .results import RESULT_FILE, SubmissionResult, load_result_folder, write_json
 
 RTOL = 1e-9
 ATOL = 1e-12
 COMPARED_ENVIRONMENT = ("python", "implementation", "numpy")
+NOT_COMPARED_CONFIG = ("prewarm",)  # how soon the next kernel boots; no grade depends on it
 
 
 @dataclass
@@ -46,6 +50,7 @@ class ParityReport:
     mismatches: list[Mismatch] = field(default_factory=list)
     values_compared: int = 0
     tests_compared: int = 0
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -59,22 +64,18 @@ class ParityReport:
             "tests_compared": self.tests_compared,
             "values_compared": self.values_compared,
             "environment": self.environment,
+            "notes": self.notes,
             "mismatches": [m.__dict__ for m in self.mismatches],
         }
 
 
-def load_results(folder: Path) -> dict[tuple[str, str], dict]:
-    """Every readable result under ``folder``, by (student, lab)."""
+def _load(folder: Path) -> dict[tuple[str, str], SubmissionResult]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(f"results folder {folder} does not exist")
-    found = {}
-    for path in result_paths(folder):
-        data = read_result(path)
-        if data is not None:
-            found[(data["student"], data["lab"])] = data
+    found = load_result_folder(folder)
     if not found:
-        raise ConfigError(f"no results in {folder} (expected <student>/<lab>/result.json)")
+        raise ConfigError(f"no results in {folder} (expected <student>/<lab>/{RESULT_FILE})")
     return found
 
 
@@ -114,17 +115,32 @@ def _first_difference(x: Any, y: Any, rtol: float, atol: float, path: str = "") 
     return f"{path or 'value'} {_short(x)} vs {_short(y)}"
 
 
-def _compare_submission(key: str, ra: dict, rb: dict, report: ParityReport) -> int:
+def _compare_config(key: str, ra: SubmissionResult, rb: SubmissionResult, report: ParityReport) -> None:
+    if ra.config is None or rb.config is None:
+        if ra.config is not rb.config:
+            report.notes.append(f"{key}: configuration recorded only in {'B' if ra.config is None else 'A'} "
+                                "(the other result predates recorded configurations): not compared")
+        return
+    for name in sorted(set(ra.config) | set(rb.config)):
+        if name in NOT_COMPARED_CONFIG:
+            continue
+        va, vb = ra.config.get(name), rb.config.get(name)
+        if va != vb:
+            report.mismatches.append(Mismatch(key, "config", f"{name} {va!r} vs {vb!r} (graded with other limits)"))
+
+
+def _compare_submission(key: str, ra: SubmissionResult, rb: SubmissionResult, report: ParityReport) -> int:
     before = len(report.mismatches)
     add = report.mismatches.append
-    if ra.get("seed") != rb.get("seed"):
-        add(Mismatch(key, "seed", f"{ra.get('seed')} vs {rb.get('seed')} (the runs drew different hidden inputs)"))
-    if ra["status"] != rb["status"]:
-        add(Mismatch(key, "status", f"{ra['status']} vs {rb['status']}"))
-    if not math.isclose(ra["score"], rb["score"], abs_tol=1e-9):
-        add(Mismatch(key, "score", f"{ra['score']:g} vs {rb['score']:g}"))
-    tests_a = {t["name"]: t for t in ra.get("tests", [])}
-    tests_b = {t["name"]: t for t in rb.get("tests", [])}
+    if ra.seed != rb.seed:
+        add(Mismatch(key, "seed", f"{ra.seed} vs {rb.seed} (the runs drew different hidden inputs)"))
+    _compare_config(key, ra, rb, report)
+    if ra.status != rb.status:
+        add(Mismatch(key, "status", f"{ra.status} vs {rb.status}"))
+    if not math.isclose(ra.score, rb.score, abs_tol=1e-9):
+        add(Mismatch(key, "score", f"{ra.score:g} vs {rb.score:g}"))
+    tests_a = {t.name: t for t in ra.tests}
+    tests_b = {t.name: t for t in rb.tests}
     for name in sorted(set(tests_a) | set(tests_b)):
         where = f"{key}::{name}"
         if name not in tests_a or name not in tests_b:
@@ -132,11 +148,11 @@ def _compare_submission(key: str, ra: dict, rb: dict, report: ParityReport) -> i
             continue
         ta, tb = tests_a[name], tests_b[name]
         report.tests_compared += 1
-        if ta["status"] != tb["status"]:
-            add(Mismatch(where, "status", f"{ta['status']} vs {tb['status']}"))
-        if not math.isclose(float(ta["points"]), float(tb["points"]), abs_tol=1e-9):
-            add(Mismatch(where, "points", f"{float(ta['points']):g} vs {float(tb['points']):g}"))
-        values_a, values_b = ta.get("values") or [], tb.get("values") or []
+        if ta.status != tb.status:
+            add(Mismatch(where, "status", f"{ta.status} vs {tb.status}"))
+        if not math.isclose(float(ta.points), float(tb.points), abs_tol=1e-9):
+            add(Mismatch(where, "points", f"{float(ta.points):g} vs {float(tb.points):g}"))
+        values_a, values_b = ta.values, tb.values
         if len(values_a) != len(values_b):
             add(Mismatch(where, "value", f"{len(values_a)} compared values vs {len(values_b)}"))
             continue
@@ -152,14 +168,14 @@ def _compare_submission(key: str, ra: dict, rb: dict, report: ParityReport) -> i
 
 def compare(a: Path, b: Path, *, rtol: float = RTOL, atol: float = ATOL) -> ParityReport:
     """Compare result sets ``a`` and ``b``; the report lists every mismatch."""
-    results_a, results_b = load_results(a), load_results(b)
+    results_a, results_b = _load(a), _load(b)
     report = ParityReport(a=Path(a), b=Path(b), rtol=rtol, atol=atol)
     for key in sorted(set(results_a) | set(results_b)):
         where = "/".join(key)
         ra, rb = results_a.get(key), results_b.get(key)
         row = {"student": key[0], "lab": key[1],
-               "a": None if ra is None else {"status": ra["status"], "score": ra["score"]},
-               "b": None if rb is None else {"status": rb["status"], "score": rb["score"]}}
+               "a": None if ra is None else {"status": str(ra.status), "score": ra.score},
+               "b": None if rb is None else {"status": str(rb.status), "score": rb.score}}
         if ra is None or rb is None:
             report.mismatches.append(Mismatch(where, "missing", f"result only in {'A' if rb is None else 'B'}"))
             row["mismatches"] = 1
@@ -175,7 +191,7 @@ def _fingerprint(results: dict) -> dict[str, Any]:
     where hosts differ; differing hosts are listed joined by ' | ')."""
     seen: dict[str, list] = {}
     for r in results.values():
-        env = r.get("environment") or {}
+        env = r.environment
         flat = {k: v for k, v in env.items() if k != "packages"}
         flat.update({f"packages.{k}": v for k, v in (env.get("packages") or {}).items()})
         for k, v in flat.items():
@@ -228,6 +244,7 @@ def format_report(report: ParityReport, *, limit: int = 30) -> str:
         mark = "" if va == vb else "   <- differs" + ("" if _environment_mismatch(k, va, vb) else " (not compared)" if k != "python"
                                                      else " (patch level only: not compared)")
         lines.append(f"  {k:<{key_w}}  {str(va):<28}  {vb}{mark}")
+    lines += [f"note: {n}" for n in report.notes[:limit]]
     lines.append("")
     if report.ok:
         lines.append(f"parity: OK: {len(rows)} submission(s), {report.tests_compared} tests and "

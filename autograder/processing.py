@@ -6,7 +6,8 @@ It follows the Processing contract and then runs the very same ``grade_class`` a
     /opt/ml/config/resourceconfig.json        {"current_host": "algo-2", "hosts": ["algo-1", "algo-2"], ...}
     /opt/ml/config/processingjobconfig.json   the job's request (inputs, outputs, arguments, ...)
     /opt/ml/processing/input/submissions/     <student>/<lab>/<notebook>.ipynb (nbgrader layout)
-    /opt/ml/processing/input/course/          the course bundle (see ``write_bundle``)
+    /opt/ml/processing/input/course/          the course bundle (see ``write_bundle``), with
+                                              grading-config.json: the launcher's resolved limits
     /opt/ml/processing/output/results/        <student>/<lab>/result.json + executed notebook,
                                               and hosts/<host>.json, hosts/<host>-grades.csv
     /opt/ml/output/message                    why the job failed (read by SageMaker)
@@ -15,6 +16,11 @@ Every host sees every submission (FullyReplicated input, which SageMaker local m
 accepts) and grades a deterministic share of them: the sorted student list, every n-th student
 starting at the host's index in ``hosts``. A student's failure is a result row; the job fails
 (non-zero exit and ``/opt/ml/output/message``) only when grading itself cannot run.
+
+The job grades with exactly the configuration the launcher resolved (``nbgrader_config.py`` <
+its ``AUTOGRADER_*`` environment < its command line, as ``autograder grade`` does), shipped in
+the bundle as ``grading-config.json`` (``GradingConfig.recorded()``); the container's own
+environment does not change it. Only ``workers`` is the host's: ``--workers`` or its cores.
 
 ``AUTOGRADER_CONTRACT_ROOT`` moves the whole contract under another folder, so the entrypoint
 runs without a container (tests, ``make demo`` where Docker is missing).
@@ -32,6 +38,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .config import GradingConfig
 from .errors import AutograderError, ConfigError
 from .grade import ClassGrading
 
@@ -46,6 +53,7 @@ DEFAULT_PATHS = {
     RESULTS_OUTPUT: f"/{PROCESSING}/output/results",
 }
 HOSTS_DIR = "hosts"
+BUNDLE_CONFIG = "grading-config.json"  # in the course bundle: the launcher's GradingConfig.recorded()
 ENTRYPOINT = ["python3", "-m", "autograder.processing"]  # the image's; the launcher sets it on every job
 
 
@@ -120,16 +128,17 @@ def read_contract(root: Path | None = None) -> Contract:
                     job_name=str(job.get("ProcessingJobName", "local")))
 
 
-def write_bundle(course_root: Path, lab_name: str, dest: Path) -> Path:
+def write_bundle(course_root: Path, lab_name: str, dest: Path, *, config: GradingConfig | None = None) -> Path:
     """Copy what grading ``lab_name`` needs into ``dest``, laid out as a course folder:
     ``nbgrader_config.py``, ``source/<lab>/``, ``release/<lab>/`` and the lab's content under
-    ``autograder/labs/<lab>/`` (hidden suite, reference). The job reads the course from here, so a
-    changed lab needs no new image."""
+    ``autograder/labs/<lab>/`` (hidden suite, reference), plus ``grading-config.json``: ``config``
+    (default: the course's, resolved here as ``autograder grade`` resolves it) without
+    ``workers``. The job reads the course from here, so a changed lab needs no new image."""
+    from .config import load_config
     from .course import load_lab
-    from .grade import release_template
 
     lab = load_lab(lab_name, course_root)
-    release_template(lab)  # a missing release is the instructor's fault: say so before uploading
+    lab.release_template()  # a missing release is the instructor's fault: say so before uploading
     dest = Path(dest)
     if dest.exists():
         shutil.rmtree(dest)
@@ -139,7 +148,31 @@ def write_bundle(course_root: Path, lab_name: str, dest: Path) -> Path:
     shutil.copytree(lab.source_dir, dest / "source" / lab.name, ignore=ignore)
     shutil.copytree(lab.release_dir, dest / "release" / lab.name, ignore=ignore)
     shutil.copytree(lab.content_dir, dest / "autograder" / "labs" / lab.name, ignore=ignore)
+    config = config or load_config(lab.course_root)
+    (dest / BUNDLE_CONFIG).write_text(json.dumps(config.recorded(), indent=2) + "\n")
     return dest
+
+
+def read_bundle_config(course: Path, *, workers: int | None = None) -> GradingConfig:
+    """The configuration the launcher shipped in the bundle at ``course``, with this host's
+    ``workers`` (default: its cores).
+
+    Raises:
+        ConfigError: the bundle has no ``grading-config.json``, or it is not a valid recorded
+            configuration.
+    """
+    path = Path(course) / BUNDLE_CONFIG
+    if not path.is_file():
+        raise ConfigError(f"input {COURSE_INPUT!r} at {course} has no {BUNDLE_CONFIG} (the launcher's grading "
+                          "configuration; `autograder cloud grade` writes it into the bundle)")
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    try:
+        return GradingConfig.from_recorded(record, workers=workers)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}", field=exc.field) from None
 
 
 def write_contract(root: Path, *, submissions: Path, course_bundle: Path, hosts: list[str], current_host: str,
@@ -172,20 +205,24 @@ def write_contract(root: Path, *, submissions: Path, course_bundle: Path, hosts:
     return read_contract(root)
 
 
-def run(contract: Contract, *, lab_name: str, seed: int, workers: int | None = None, config=None,
-        log=print) -> dict:
+def run(contract: Contract, *, lab_name: str, seed: int, workers: int | None = None,
+        config: GradingConfig | None = None, log=print) -> dict:
     """Grade this host's share into the results folder; return the host's manifest.
 
-    ``config`` (a GradingConfig) defaults to the bundle's ``nbgrader_config.py`` and the
-    ``AUTOGRADER_*`` environment of the container, as ``autograder grade`` reads them."""
+    ``config`` defaults to the configuration the launcher shipped in the bundle
+    (``grading-config.json``), with ``workers`` (default: this host's cores)."""
     from .grade import grade_class
-    from .record import environment, write_json
+    from .record import environment
+    from .report import write_class_grades
+    from .results import write_json
 
     if not contract.submissions.is_dir():
         raise ConfigError(f"input {SUBMISSIONS_INPUT!r} is missing at {contract.submissions}")
     if not (contract.course / "nbgrader_config.py").is_file():
         raise ConfigError(f"input {COURSE_INPUT!r} at {contract.course} is not a course bundle "
                           "(no nbgrader_config.py)")
+    if config is None:
+        config = read_bundle_config(contract.course, workers=workers)
     started = time.monotonic()
     picked: list[str] = []
 
@@ -195,9 +232,9 @@ def run(contract: Contract, *, lab_name: str, seed: int, workers: int | None = N
             f"(host {contract.host_index + 1} of {len(contract.hosts)}), seed {seed}")
         return list(picked)
 
-    def progress(done: int, total: int, result: dict) -> None:
-        log(f"{contract.current_host}: [{done}/{total}] {result['student']}: {result['status']} "
-            f"{result['score']:g}/{result['max_score']:g}")
+    def progress(done: int, total: int, result) -> None:
+        log(f"{contract.current_host}: [{done}/{total}] {result.student}: {result.status} "
+            f"{result.score:g}/{result.max_score:g}")
 
     contract.results.mkdir(parents=True, exist_ok=True)
     grading = grade_class(lab_name, submissions=contract.submissions, out=contract.results, workers=workers,
@@ -206,16 +243,16 @@ def run(contract: Contract, *, lab_name: str, seed: int, workers: int | None = N
     # Every host writes the same result folders' parent: keep the per-host class file apart.
     hosts_dir = contract.results / HOSTS_DIR
     hosts_dir.mkdir(exist_ok=True)
-    os.replace(grading.grades_csv, hosts_dir / f"{contract.current_host}-grades.csv")
+    write_class_grades(grading, path=hosts_dir / f"{contract.current_host}-grades.csv")
     manifest = {
         "job": contract.job_name,
         "host": contract.current_host,
         "hosts": list(contract.hosts),
         "lab": lab_name,
         "seed": seed,
-        "students": sorted(r["student"] for r in grading.results),
-        "statuses": {r["student"]: r["status"] for r in grading.results},
-        "grader_errors": [r["student"] for r in grading.grader_errors],
+        "students": sorted(r.student for r in grading.results),
+        "statuses": {r.student: str(r.status) for r in grading.results},
+        "grader_errors": [r.student for r in grading.grader_errors],
         "seconds": round(time.monotonic() - started, 3),
         "environment": environment(),
     }
@@ -266,8 +303,8 @@ def merge_results(job_output: Path, out: Path, *, lab_name: str, course_root: Pa
     """
     from .course import load_lab
     from .errors import GraderFault
-    from .record import read_result
-    from .report import write_grades
+    from .report import write_class_grades
+    from .results import read_result, result_dir, result_file
 
     job_output, out = Path(job_output), Path(out)
     manifests = [json.loads(p.read_text()) for p in sorted((job_output / HOSTS_DIR).glob("*.json"))]
@@ -289,11 +326,11 @@ def merge_results(job_output: Path, out: Path, *, lab_name: str, course_root: Pa
             raise GraderFault(f"no host graded {', '.join(lost)}")
     results = []
     for student in sorted(owner):
-        src = job_output / student / lab_name
-        result = read_result(src / "result.json")
+        src = result_dir(job_output, student, lab_name)
+        result = read_result(result_file(job_output, student, lab_name))
         if result is None:
             raise GraderFault(f"{owner[student]} listed {student!r} but wrote no readable result.json")
-        dest = out / student / lab_name
+        dest = result_dir(out, student, lab_name)
         if dest.exists():
             shutil.rmtree(dest)
         shutil.copytree(src, dest)
@@ -302,25 +339,28 @@ def merge_results(job_output: Path, out: Path, *, lab_name: str, course_root: Pa
     hosts_out.mkdir(parents=True, exist_ok=True)
     for path in (job_output / HOSTS_DIR).iterdir():
         shutil.copy2(path, hosts_out / path.name)
-    lab = load_lab(lab_name, course_root)
-    grades = write_grades(out, results, [f.name for f in lab.functions])
-    return Merged(lab=lab_name, out=out, results=results, graded=len(results), reused=0, seed=manifests[0]["seed"],
-                  seconds=max((m["seconds"] for m in manifests), default=0.0), grades_csv=grades,
-                  manifests=manifests)
+    functions = [f.name for f in load_lab(lab_name, course_root).functions]
+    merged = Merged(lab=lab_name, out=out, results=results, graded=len(results), reused=0,
+                    seed=manifests[0]["seed"], seconds=max((m["seconds"] for m in manifests), default=0.0),
+                    functions=functions, manifests=manifests)
+    write_class_grades(merged)
+    return merged
 
 
 def run_without_container(lab_name: str, *, submissions: Path, out: Path, seed: int, hosts: int = 2,
-                          course_root: Path | None = None, scratch: Path, log=print) -> Merged:
+                          course_root: Path | None = None, config: GradingConfig | None = None, scratch: Path,
+                          log=print) -> Merged:
     """Run a job's hosts as plain processes (no Docker), each the real entrypoint command under
     its own temporary contract root, all at once as a job's instances run; then gather their
-    outputs as S3 would and merge them into ``out``."""
+    outputs as S3 would and merge them into ``out``. ``config`` is shipped as the launcher ships
+    it (default: the course's)."""
     import subprocess
 
     from .course import find_course_root
 
     root = Path(course_root) if course_root else find_course_root()
     scratch = Path(scratch)
-    bundle = write_bundle(root, lab_name, scratch / "bundle")
+    bundle = write_bundle(root, lab_name, scratch / "bundle", config=config)
     names = [f"algo-{i + 1}" for i in range(hosts)]
     arguments = ["--lab", lab_name, "--seed", str(seed), "--workers", "1"]
     procs = {}
@@ -353,7 +393,9 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Grade this host's share of a class under the Processing contract.")
     parser.add_argument("--lab", required=True)
     parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="submissions graded at once on this host (default: its cores); every other "
+                             f"limit comes from the bundle's {BUNDLE_CONFIG}")
     args = parser.parse_args(argv)
     contract = None
 

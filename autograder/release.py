@@ -21,8 +21,9 @@ from pathlib import Path
 
 import nbformat
 
+from .cells import is_solution
 from .course import Lab, load_lab
-from .errors import CourseError, ReleaseError
+from .errors import ReleaseError
 
 log = logging.getLogger(__name__)
 
@@ -59,19 +60,12 @@ def course_config(course_root: Path):
     """The course's ``nbgrader_config.py`` as a traitlets Config (empty if there is none).
 
     Raises:
-        CourseError: the file does not load (a syntax error in the instructor's file).
+        ConfigError: the file does not load (a syntax error in the instructor's file), the same
+            one line as ``autograder grade`` gives (``config.load_course_config`` reads it for both).
     """
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
+    from .config import load_course_config
 
-    config = Config()
-    path = Path(course_root) / "nbgrader_config.py"
-    if path.is_file():
-        try:
-            config.merge(PyFileConfigLoader(path.name, path=str(path.parent)).load_config())
-        except Exception as exc:
-            raise CourseError(f"cannot read {path}: {exc}") from None
-    return config
+    return load_course_config(course_root)
 
 
 def _nbgrader_config(course_root: Path, scratch: Path):
@@ -141,7 +135,7 @@ def find_leaks(lab: Lab, release_dir: Path) -> list[str]:
     public: set[str] = set()
     secret_solution: set[str] = set()
     for cell in source_nb.cells:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+        if is_solution(cell):
             secret = _solution_lines(cell)
             secret_solution |= secret
             public |= _lines(cell.source) - secret  # signatures and docstrings stay in the stub

@@ -13,17 +13,8 @@ from typing import Callable
 
 import nbformat
 
-
-def _gid(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def is_protected(cell) -> bool:
-    """Locked cells (instructions, data, set-up) and visible-test cells are protected."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    if not meta.get("grade_id"):
-        return False
-    return bool(meta.get("locked")) or (bool(meta.get("grade")) and not meta.get("solution"))
+from .cells import grade_id as _gid
+from .cells import is_protected, is_solution, tags
 
 
 @dataclass
@@ -101,14 +92,15 @@ def use_template_kernel(nb, template, notes) -> None:
 def keep_parameters_tag(nb, template, notes) -> None:
     """papermill injects the grader's parameters after the cell tagged ``parameters``; a student
     who dropped the tag would have their own values silently override the grader's."""
-    tagged = {_gid(c) for c in template.cells if "parameters" in c.get("metadata", {}).get("tags", [])}
+    tagged = {_gid(c) for c in template.cells if "parameters" in tags(c)}
     for cell in nb.cells:
-        tags = cell.setdefault("metadata", {}).get("tags", [])
-        if _gid(cell) in tagged and "parameters" not in tags:
-            cell.metadata["tags"] = [*tags, "parameters"]
+        cell.setdefault("metadata", {})
+        present = tags(cell)
+        if _gid(cell) in tagged and "parameters" not in present:
+            cell.metadata["tags"] = [*present, "parameters"]
             notes.append(f"re-tagged cell {_gid(cell)} as the parameters cell")
-        elif _gid(cell) not in tagged and "parameters" in tags:
-            cell.metadata["tags"] = [t for t in tags if t != "parameters"]
+        elif _gid(cell) not in tagged and "parameters" in present:
+            cell.metadata["tags"] = [t for t in present if t != "parameters"]
             notes.append("removed a parameters tag from a cell that is not the lab's parameters cell")
 
 
@@ -129,7 +121,7 @@ def answer_sources(nb: nbformat.NotebookNode) -> dict[str, str]:
     """The source of each answer cell, by grade id (the first cell with that id)."""
     sources: dict[str, str] = {}
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution") and cell.cell_type == "code" and meta.get("grade_id") not in sources:
-            sources[meta["grade_id"]] = cell.source
+        gid = _gid(cell)
+        if is_solution(cell) and cell.cell_type == "code" and gid is not None and gid not in sources:
+            sources[gid] = cell.source
     return sources

@@ -172,13 +172,15 @@ def expect_array(label: str, got: Any, expected: Any, *, rtol: float = RTOL, ato
     return arr
 
 
-def expect_pair(label: str, got: Any) -> tuple:
-    """Check that ``got`` is a pair (a tuple or list of two items) and return it."""
+def expect_pair(label: str, got: Any, names: tuple[str, str] | None = None) -> tuple:
+    """Check that ``got`` is a pair (a tuple or list of two items) and return it. ``names`` are
+    the lab's words for the two items, for the message (a gradient's two partial derivatives, say)."""
     if isinstance(got, (tuple, list)) and len(got) == 2:
         return tuple(got)
     if isinstance(got, np.ndarray) and got.shape == (2,):
         return tuple(got)
-    raise Mismatch(f"{label} returned {_describe(got)}; expected a pair (dj_dw, dj_db)")
+    wanted = f"a pair ({', '.join(names)})" if names else "a pair of two values"
+    raise Mismatch(f"{label} returned {_describe(got)}; expected {wanted}")
 
 
 def expect_sequence(label: str, got: Any, length: int) -> np.ndarray:

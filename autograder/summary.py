@@ -12,8 +12,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .exports import load_results
-from .record import GRADED, write_atomic
+from .results import Status, load_lab_results, write_atomic
 
 BAR = "#"
 
@@ -80,18 +79,18 @@ def score_bins(scores: list[float], max_score: float) -> list[tuple[float, float
 
 def summarize(lab_name: str, *, results: Path, course_root: Path | None = None) -> ClassSummary:
     """Read the results of ``lab_name`` under ``results`` and count them (nothing is written)."""
-    found = load_results(lab_name, results, course_root=course_root)
+    found = load_lab_results(lab_name, results, course_root=course_root)
     lab, rows = found.lab, found.results
     functions = []
     for fn in lab.functions:
-        points = [float(r.get("functions", {}).get(fn.name, {}).get("points", 0.0)) for r in rows]
+        points = [float(r.points(fn.name)) for r in rows]
         functions.append(FunctionSummary(
             name=fn.name, max_points=fn.points, students=len(rows),
             passed=sum(1 for p in points if p >= fn.points - 1e-9),
             mean_points=sum(points) / len(points)))
-    scores = [float(r.get("score", 0.0)) for r in rows]
+    scores = [float(r.score) for r in rows]
     return ClassSummary(lab=lab.name, title=lab.title, max_score=lab.max_score, students=len(rows),
-                        graded=sum(1 for r in rows if r.get("status") == GRADED), scores=scores,
+                        graded=sum(1 for r in rows if r.status == Status.GRADED), scores=scores,
                         bins=score_bins(scores, lab.max_score), functions=functions)
 
 

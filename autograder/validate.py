@@ -1,7 +1,9 @@
 """``autograder validate NOTEBOOK``: the student's check before submitting.
 
-Runs the notebook as the grader would (protected cells restored, fresh kernel, the same time
-limits) and reports the visible checks under each function. No hidden test is run or shipped.
+Runs the notebook through the grader's own stages: ``load`` (it must be this lab's notebook, told
+apart as grading tells it apart), ``restore`` (protected cells restored), ``execute`` in the
+grader's kernel (fork-started and sandboxed as grading's, with the same limits); then reports the
+visible checks under each function. No hidden test is run or shipped.
 """
 
 from __future__ import annotations
@@ -9,19 +11,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cells import grade_id
 from .config import GradingConfig, load_config
 from .course import Lab, find_course_root, list_labs, load_lab
 from .errors import CourseError, SubmissionError
-from .execute import TIMEOUT_ENAME, KernelSession
-from .grade import release_template
+from .execute import execute_notebook
+from .grade import hidden_paths
+from .kernel import TIMEOUT_ENAME, KernelPool
 from .load import load_notebook
 from .restore import restore
+from .results import Status, TestStatus
+
+
+NOT_ATTEMPTED = "not_attempted"  # validate's own word: the stub still raises NotImplementedError
 
 
 @dataclass
 class FunctionCheck:
     function: str
-    status: str  # "passed", "failed", "not_attempted", "timeout", "not_run"
+    status: str  # a TestStatus (passed, failed, timeout, not_run) or NOT_ATTEMPTED
     message: str = ""
 
 
@@ -35,12 +43,12 @@ class ValidationReport:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def passing(self) -> int:
+        return sum(c.status == TestStatus.PASSED for c in self.checks)
+
+    @property
     def passed(self) -> bool:
-        return all(c.status == "passed" for c in self.checks)
-
-
-def _gid(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        return self.passing == len(self.checks)
 
 
 def _error(cell) -> dict | None:
@@ -58,7 +66,7 @@ def identify_lab(path: Path, course_root: Path) -> str:
 
     try:
         cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-        ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells if isinstance(c, dict)}
+        ids = {grade_id(c) for c in cells}
     except (OSError, ValueError, AttributeError):
         ids = set()
     best, overlap = None, 0
@@ -66,7 +74,7 @@ def identify_lab(path: Path, course_root: Path) -> str:
         lab = load_lab(name, course_root)
         if not lab.release_notebook.is_file():
             continue
-        _, template_ids = release_template(lab)
+        _, template_ids = lab.release_template()
         shared = len(ids & template_ids)
         if shared > overlap or (shared == overlap and path.name == lab.notebook and best is None):
             best, overlap = name, shared
@@ -86,19 +94,27 @@ def validate_notebook(path: Path, *, lab_name: str | None = None, course_root: P
     path = Path(path)
     root = Path(course_root) if course_root else find_course_root(path.parent)
     if not path.is_file():
-        raise SubmissionError(f"{path} does not exist", status="missing", notebook=path.name)
+        raise SubmissionError(f"{path} does not exist", status=Status.MISSING, notebook=path.name)
     lab: Lab = load_lab(lab_name or identify_lab(path, root), root)
     config = config or load_config(root)
-    template, template_ids = release_template(lab)
-    nb = load_notebook(path, lab=lab.name, template_ids=set(template_ids))
+    template, template_ids = lab.release_template()
+    nb = load_notebook(path, lab=lab.name, template_ids=set(template_ids), template=template)
     restored = restore(nb, template)
     notes = [n.replace("restored", "will restore").replace("re-inserted", "will re-insert") for n in restored.notes]
-    with KernelSession(config, data_dir=path.parent) as session:
-        execution = session.run(restored.notebook)
+    pool = KernelPool(config, data_dir=path.parent, warm=False, hide=hidden_paths(lab))
+    try:
+        session = pool.take()
+        try:
+            session.wait_ready()
+            execution = execute_notebook(session, restored.notebook)
+        finally:
+            session.close()
+    finally:
+        pool.close()
     cells = execution.notebook.cells
     by_id = {}
     for index, cell in enumerate(cells):
-        by_id.setdefault(_gid(cell), (index, cell))
+        by_id.setdefault(grade_id(cell), (index, cell))
     timed_out = {p.cell for p in execution.problems if p.kind in ("timeout", "skipped")}
     checks = []
     accounted = set()
@@ -108,21 +124,21 @@ def validate_notebook(path: Path, *, lab_name: str | None = None, course_root: P
         accounted |= {answer[0] if answer else None, test[0] if test else None}
         answer_error = _error(answer[1]) if answer else None
         if answer is None:
-            checks.append(FunctionCheck(function.name, "failed", "its answer cell is missing"))
+            checks.append(FunctionCheck(function.name, TestStatus.FAILED, "its answer cell is missing"))
         elif answer_error and answer_error.get("ename") == "NotImplementedError":
-            checks.append(FunctionCheck(function.name, "not_attempted", "still raises NotImplementedError"))
+            checks.append(FunctionCheck(function.name, NOT_ATTEMPTED, "still raises NotImplementedError"))
         elif answer[0] in timed_out or (test and test[0] in timed_out):
-            checks.append(FunctionCheck(function.name, "timeout", "ran out of time (an infinite loop?)"))
+            checks.append(FunctionCheck(function.name, TestStatus.TIMEOUT, "ran out of time (an infinite loop?)"))
         elif answer_error:
-            checks.append(FunctionCheck(function.name, "failed", f"its cell raised {_describe(answer_error)}"))
+            checks.append(FunctionCheck(function.name, TestStatus.FAILED, f"its cell raised {_describe(answer_error)}"))
         elif test is None or test[1].get("execution_count") is None and not test[1].get("outputs"):
-            checks.append(FunctionCheck(function.name, "not_run", "its visible checks did not run"))
+            checks.append(FunctionCheck(function.name, TestStatus.NOT_RUN, "its visible checks did not run"))
         elif _error(test[1]):
             error = _error(test[1])
-            status = "not_attempted" if error.get("ename") == "NotImplementedError" else "failed"
+            status = NOT_ATTEMPTED if error.get("ename") == "NotImplementedError" else TestStatus.FAILED
             checks.append(FunctionCheck(function.name, status, _describe(error)))
         else:
-            checks.append(FunctionCheck(function.name, "passed"))
+            checks.append(FunctionCheck(function.name, TestStatus.PASSED))
     others = []
     for problem in execution.problems:
         if problem.cell in accounted:

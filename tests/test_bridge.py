@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from autograder.bridge import Opaque, decode, encode
+from autograder.kernel import Opaque, decode, encode
 
 
 def roundtrip(value):

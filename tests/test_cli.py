@@ -73,3 +73,97 @@ def test_release_check(capsys):
     code, out, err = run(capsys, "release", "linreg", "--check", "--course", str(REPO))
     assert code == 0
     assert out == "release/linreg is current and leak-free (linreg.ipynb)\n"
+
+
+def test_a_broken_course_file_is_the_same_line_from_release_grade_and_cloud_grade(capsys, tmp_path):
+    from conftest import copy_course
+
+    root = copy_course(tmp_path / "course")
+    (root / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.course_id = 'x\n")
+    commands = [["release", "linreg"],
+                ["grade", "linreg", "--submissions", str(tmp_path), "--out", str(tmp_path / "o")],
+                ["cloud", "grade", "linreg", "--submissions", str(tmp_path), "--out", str(tmp_path / "c"), "--local"]]
+    seen = set()
+    for argv in commands:
+        code, out, err = run(capsys, *argv, "--course", str(root))
+        assert code == 2, argv
+        seen.add(err)
+    [err] = seen  # the same line from each command
+    assert err.startswith(f"autograder: error: cannot read {root / 'nbgrader_config.py'}: ")
+    assert err.endswith("(nbgrader_config.py, line 2)\n") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["grade", "linreg", "--judge-timeout", "0"], "judge_timeout must be a positive number of seconds, got 0.0"),
+    (["grade", "linreg", "--call-timeout", "-2"], "call_timeout must be a positive number of seconds, got -2.0"),
+    (["cloud", "grade", "linreg", "--cell-timeout", "0"], "cell_timeout must be a positive number of seconds, got 0.0"),
+    (["cloud", "grade", "linreg", "--notebook-timeout", "-1"],
+     "notebook_timeout must be a positive number of seconds, got -1.0"),
+])
+def test_limits_reach_the_configuration_in_grade_and_cloud_grade(argv, message, capsys, course, tmp_path):
+    code, out, err = run(capsys, *argv, "--submissions", str(tmp_path), "--out", str(tmp_path / "o"),
+                         "--course", str(course))
+    assert (code, err) == (2, f"autograder: error: {message}\n")
+
+
+def test_option_defaults_are_the_library_functions_defaults(capsys):
+    import inspect
+
+    from autograder.bench import run_bench
+    from autograder.cli import build_parser
+    from autograder.cloud import JobSpec, cloud_grade
+    from autograder.demo import run_demo
+    from autograder.exports import export_lab
+    from autograder.parity import compare
+
+    def default(function, name):
+        return inspect.signature(function).parameters[name].default
+
+    parse = build_parser().parse_args
+    parity = parse(["parity", "a", "b"])
+    assert (parity.rtol, parity.atol) == (default(compare, "rtol"), default(compare, "atol")) == (1e-9, 1e-12)
+    cloud = parse(["cloud", "grade", "linreg", "--submissions", "s", "--out", "o"])
+    assert (cloud.instances, cloud.instance_type, cloud.max_runtime, cloud.workers) == \
+        tuple(default(cloud_grade, name) for name in ("instances", "instance_type", "max_runtime", "workers")) == \
+        (JobSpec.instances, JobSpec.instance_type, JobSpec.max_runtime, None) == (1, "ml.c5.xlarge", 3600, None)
+    assert (cloud.cell_timeout, cloud.notebook_timeout, cloud.call_timeout, cloud.judge_timeout) == (None,) * 4
+    bench = parse(["bench"])
+    assert (bench.submissions, bench.lab) == (default(run_bench, "submissions"), default(run_bench, "lab_name"))
+    assert parse(["demo"]).out == default(run_demo, "out")
+    assert parse(["export", "linreg", "--results", "r"]).visibility == default(export_lab, "visibility")
+
+    # The help shows the same values.
+    helps = {}
+    for command in (["parity"], ["cloud", "grade"], ["bench"], ["demo"], ["export"]):
+        with pytest.raises(SystemExit):
+            main([*command, "--help"])
+        helps[" ".join(command)] = " ".join(capsys.readouterr().out.split())
+    assert "relative tolerance for compared values (default 1e-09)" in helps["parity"]
+    assert "absolute tolerance for compared values (default 1e-12)" in helps["parity"]
+    assert "hosts; each grades every n-th student (default 1)" in helps["cloud grade"]
+    assert "--instance-type INSTANCE_TYPE (default ml.c5.xlarge;" in helps["cloud grade"]
+    assert "stopping condition in seconds (default 3600)" in helps["cloud grade"]
+    assert "--local default: autograder-grader:latest" in helps["cloud grade"]
+    assert "seconds per notebook cell (default: nbgrader_config.py's c.Autograder.cell_timeout or " \
+           "AUTOGRADER_CELL_TIMEOUT, else 20)" in helps["cloud grade"]
+    assert "size of the generated class (default 40)" in helps["bench"]
+    assert "demo folder (default: ./demo/<lab>)" in helps["demo"]
+    assert "Gradescope visibility of the results (default: visible)" in helps["export"]
+
+
+def test_exit_statuses_are_the_error_classes(capsys):
+    import inspect
+    import re
+
+    from autograder import cli
+    from autograder.errors import (AutograderError, CheckFailed, ConfigError, CourseError, DependencyError,
+                                   GraderFault, ReleaseError, SubmissionError)
+
+    assert [c.exit_code for c in (AutograderError, ConfigError, CourseError, DependencyError, SubmissionError)] == \
+        [2] * 5
+    assert (CheckFailed.exit_code, ReleaseError.exit_code, GraderFault.exit_code) == (1, 1, 3)
+    assert cli._exit_status() == cli._exit_status(None, None) == 0
+    assert cli._exit_status(None, CheckFailed) == 1
+    assert cli._exit_status(AutograderError, GraderFault, CheckFailed) == 3
+    # No command spells a status an error class carries (130, Ctrl-C, is the shell's, not a class's).
+    assert re.findall(r"return ([1-9][0-9]*)\b", inspect.getsource(cli)) == ["130"]

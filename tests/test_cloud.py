@@ -13,6 +13,7 @@ import pytest
 
 from autograder.cli import main
 from autograder.cloud import LOCAL_IMAGE, STUDENT_MARK, S3StandIn
+from autograder.config import load_config
 from autograder.course import load_lab
 from autograder.demo import build_class, load_demo_class
 from autograder.parity import compare
@@ -51,11 +52,13 @@ def small_class(tmp_path_factory):
     return root / "submitted"
 
 
-def test_request_built_by_the_sdk_reaches_the_api(aws, small_class, tmp_path, capsys):
+def test_request_built_by_the_sdk_reaches_the_api(aws, small_class, tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
+    monkeypatch.setenv("AUTOGRADER_NOTEBOOK_TIMEOUT", "90")  # the launcher's environment, resolved here
     code = main(["cloud", "grade", "linreg", "--submissions", str(small_class), "--out", str(out),
                  "--bucket", "course-bucket", "--role", ROLE, "--image", IMAGE_URI, "--instances", "3",
-                 "--instance-type", "ml.m5.large", "--max-runtime", "1800", "--seed", "11", "--no-wait"])
+                 "--instance-type", "ml.m5.large", "--max-runtime", "1800", "--seed", "11", "--no-wait",
+                 "--cell-timeout", "7", "--judge-timeout", "45"])
     assert code == 0, capsys.readouterr().err
     record = json.loads((out / "cloud-job.json").read_text())
     name = record["job"]
@@ -100,7 +103,15 @@ def test_request_built_by_the_sdk_reaches_the_api(aws, small_class, tmp_path, ca
         ["ada", "bohr", "dirac", "only-polyreg"]
     course = {k.split("/course/")[1] for k in keys if "/course/" in k}
     assert {"nbgrader_config.py", "source/linreg/linreg.ipynb", "release/linreg/linreg.ipynb",
-            "autograder/labs/linreg/test_linreg.py"} <= course
+            "autograder/labs/linreg/test_linreg.py", "grading-config.json"} <= course
+
+    # The job is sent the configuration resolved here, as `grade` resolves it: the course file
+    # (call_timeout 10) < this environment (notebook 90) < the command line (cell 7, judge 45).
+    shipped = json.loads(s3.get_object(Bucket="course-bucket",
+                                       Key=f"autograder/{name}/course/grading-config.json")["Body"].read())
+    assert shipped == load_config(REPO, cell_timeout=7, judge_timeout=45).recorded() == record["config"]
+    assert (shipped["cell_timeout"], shipped["notebook_timeout"], shipped["call_timeout"],
+            shipped["judge_timeout"], "workers" in shipped) == (7.0, 90.0, 10.0, 45.0, False)
 
 
 def test_a_job_that_wrote_nothing_is_a_grader_fault(aws, small_class, tmp_path, capsys):
@@ -142,6 +153,50 @@ def test_bad_arguments_are_one_line_errors(argv, message, small_class, tmp_path,
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     if message:
         assert message in err
+
+
+@pytest.mark.parametrize("missing, flags, package", [
+    ("boto3", ["--bucket", "b", "--role", ROLE, "--image", IMAGE_URI], "boto3"),
+    ("sagemaker", ["--bucket", "b", "--role", ROLE, "--image", IMAGE_URI], "sagemaker-core"),
+    ("moto", ["--local"], "moto[server]"),
+])
+def test_a_missing_cloud_extra_is_one_line_naming_the_install(missing, flags, package, tmp_path, capsys,
+                                                              monkeypatch):
+    """As if the package were not installed: None in sys.modules (for it and every submodule
+    already imported) makes each import of it fail."""
+    import sys
+
+    for name in [m for m in sys.modules if m == missing or m.startswith(missing + ".")] + [missing]:
+        monkeypatch.setitem(sys.modules, name, None)
+    code = main(["cloud", "grade", "linreg", "--submissions", str(tmp_path), "--out", str(tmp_path / "o"),
+                 "--course", str(REPO), *flags])
+    err = capsys.readouterr().err
+    command = "autograder cloud grade" + (" --local" if "--local" in flags else "")
+    assert code == 2, err
+    line, rest = err.split("\n", 1)
+    assert rest == "" and "Traceback" not in line
+    assert line.startswith(f"autograder: error: {command} needs the cloud extra, and {package} is not installed (")
+    assert missing in line.split("(", 1)[1]  # then the import's own words, e.g. "import of boto3 halted; ..."
+    assert line.endswith("); install it with pip install 'autograder[cloud]' "
+                         "(in the kit's checkout: .tools/bin/uv sync --frozen --all-extras)")
+    assert not (tmp_path / "o").exists()  # refused before anything was written
+
+
+def test_the_s3_stand_in_without_moto_is_one_line(monkeypatch):
+    import sys
+
+    from autograder.errors import DependencyError
+
+    for name in [m for m in sys.modules if m == "moto" or m.startswith("moto.")] + ["moto"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(DependencyError) as info:
+        S3StandIn()
+    assert info.value.package == "moto[server]"
+    message = str(info.value)
+    assert message.startswith("autograder cloud grade --local needs the cloud extra, and moto[server] is not "
+                              "installed (") and "\n" not in message
+    assert message.endswith("install it with pip install 'autograder[cloud]' "
+                            "(in the kit's checkout: .tools/bin/uv sync --frozen --all-extras)")
 
 
 @pytest.mark.slow

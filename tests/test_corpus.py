@@ -24,6 +24,7 @@ from autograder.course import load_lab
 from autograder.demo import build_submission, solutions
 from autograder.errors import CourseError
 from autograder.grade import grade_class
+from autograder.report import write_class_grades
 
 from conftest import FAST
 
@@ -153,14 +154,15 @@ def corpus(course, tmp_path_factory):
 
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in subs.rglob("*.ipynb")}
     warnings = _Collect()
-    logging.getLogger("autograder.grade").addHandler(warnings)
+    logging.getLogger("autograder.load").addHandler(warnings)
     started = time.monotonic()
     try:
         grading = grade_class("linreg", submissions=subs, out=out, seed=11, course_root=course, config=FAST,
                               workers=2)
     finally:
-        logging.getLogger("autograder.grade").removeHandler(warnings)
-    yield {"results": {r["student"]: r for r in grading.results}, "grading": grading, "subs": subs, "out": out,
+        logging.getLogger("autograder.load").removeHandler(warnings)
+    write_class_grades(grading)
+    yield {"results": {r.student: r.to_json() for r in grading.results}, "grading": grading, "subs": subs, "out": out,
            "before": before, "tmp_target": Path(tmp_target), "lab": lab, "warnings": warnings.lines,
            "seconds": time.monotonic() - started}
     shutil.rmtree(Path(tmp_target).parent, ignore_errors=True)
@@ -422,6 +424,6 @@ def test_the_command_line_says_which_folders_it_skipped(course, tmp_path):
                           "--out", str(tmp_path / "out"), "--course", str(course), "--seed", "1", "-q"],
                          capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stderr
-    assert ("WARNING autograder.grade: skipped 1 hidden folder(s) with no linreg folder inside, not students: .git"
+    assert ("WARNING autograder.load: skipped 1 hidden folder(s) with no linreg folder inside, not students: .git"
             in ran.stderr.splitlines())
     assert "absent" in ran.stdout and "missing: no linreg.ipynb was submitted" in ran.stdout

@@ -4,7 +4,7 @@ import nbformat
 import pytest
 
 from autograder.config import GradingConfig
-from autograder.execute import KernelPool, can_fork
+from autograder.kernel import KernelPool, can_fork
 
 pytestmark = pytest.mark.slow
 

@@ -16,6 +16,7 @@ import pytest
 from autograder.cli import main
 from autograder.course import load_lab
 from autograder.exports import gradescope_result
+from autograder.results import SubmissionResult
 from autograder.summary import summarize, summary_figure
 
 VISIBILITY = {"enum": ["hidden", "after_due_date", "after_published", "visible"]}
@@ -151,7 +152,7 @@ def test_visibility_option_and_a_submission_that_was_not_graded(exported, course
     assert len(zed["tests"]) == len(lab.functions)
     assert all(t["output"] == "no linreg.ipynb in the submission" for t in zed["tests"])
     assert "missing: no linreg.ipynb in the submission" in zed["output"]
-    assert gradescope_result(missing, lab)["tests"] == [{**t, "visibility": "visible"} for t in zed["tests"]]
+    assert gradescope_result(SubmissionResult.from_json(missing), lab)["tests"] == [{**t, "visibility": "visible"} for t in zed["tests"]]
 
 
 @pytest.mark.slow

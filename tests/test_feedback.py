@@ -19,6 +19,7 @@ from autograder.cli import main
 from autograder.course import load_lab
 from autograder.feedback import load_picture_hook, recorded
 from autograder.judge import load_reference
+from autograder.results import SubmissionResult
 
 from conftest import grade_one
 
@@ -96,6 +97,10 @@ def _result(out: Path, student: str) -> dict:
     return json.loads((out / student / "linreg" / "result.json").read_text())
 
 
+def _record(out: Path, student: str) -> SubmissionResult:
+    return SubmissionResult.from_json(_result(out, student))
+
+
 def _page(out: Path, student: str) -> Page:
     return Page((out / student / "linreg" / "feedback.html").read_text())
 
@@ -142,7 +147,7 @@ def test_pictures_are_inline_pngs_and_nothing_is_fetched(pages, student):
 def _figures(demo_out: Path, course: Path, student: str):
     lab = load_lab("linreg", course)
     hook = load_picture_hook(lab)
-    return lab, hook.pictures(_result(demo_out, student), ref=load_reference(lab), notebook=None)
+    return lab, hook.pictures(_record(demo_out, student), ref=load_reference(lab), notebook=None)
 
 
 @pytest.mark.parametrize("student", ["ada", "bohr", "curie"])
@@ -154,7 +159,7 @@ def test_convergence_picture_draws_the_students_curve_and_the_reference(pages, c
     ref = load_reference(lab)
     _, _, ref_history = ref.gradient_descent(ref.M, ref.L, 0.0, 0.0, 0.1, 200)
     np.testing.assert_allclose(reference, np.asarray(ref_history)[iterations.astype(int) - 1])
-    recorded_curve = recorded(_result(pages, student), "test_gd_calls_compute_gradient_each_iteration",
+    recorded_curve = recorded(_record(pages, student), "test_gd_calls_compute_gradient_each_iteration",
                               "convergence curve: J_history at those iterations (expected: the reference's)")
     np.testing.assert_allclose(yours, recorded_curve["got"]["values"])
     ratio = np.asarray(yours) / np.asarray(reference)
@@ -258,7 +263,7 @@ def test_polyreg_page_draws_the_convergence_curve_and_the_fitted_surface(course,
     assert len(page.images) == 2 and page.messages == []
     lab = load_lab("polyreg", course)
     ref = load_reference(lab)
-    convergence, fit = load_picture_hook(lab).pictures(result, ref=ref, notebook=None)
+    convergence, fit = load_picture_hook(lab).pictures(SubmissionResult.from_json(result), ref=ref, notebook=None)
     reference, yours = (line.get_ydata() for line in convergence.figure.axes[0].get_lines())
     np.testing.assert_allclose(yours, reference, rtol=1e-9)
     # Along the main sequence: the student's model at each star equals the reference's fit after the same run.

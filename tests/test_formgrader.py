@@ -99,7 +99,7 @@ def synced_course(tmp_path_factory):
                      written={"meaning_of_w": ANSWER_W})
     out = root / "out"
     results = grade_course(course, out).results
-    assert results[0]["score"] == 18
+    assert results[0].score == 18
     sync = sync_gradebook("linreg", results=out, course_root=course)
     assert [s.student for s in sync.synced] == ["bohr"]
     with gradebook(course) as gb:

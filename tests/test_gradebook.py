@@ -83,7 +83,7 @@ def graded(tmp_path_factory):
                      written={"meaning_of_w": ANSWER_W})
     out = root / "out"
     grading = grade_course(course, out)
-    return course, out, {r["student"]: r for r in grading.results}
+    return course, out, {r.student: r.to_json() for r in grading.results}
 
 
 @pytest.mark.slow

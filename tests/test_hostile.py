@@ -53,7 +53,7 @@ def graded(course, tmp_path_factory):
     os.symlink(outside, subs / "symlinked" / "linreg" / "linreg.ipynb")
     out = tmp_path_factory.mktemp("hostile-out")
     result = grade_class("linreg", submissions=subs, out=out, seed=5, course_root=course, config=FAST)
-    return {r["student"]: r for r in result.results}
+    return {r.student: r.to_json() for r in result.results}
 
 
 @pytest.mark.parametrize("student", sorted(CASES))
@@ -129,7 +129,7 @@ def test_sigkill_mid_batch_then_rerun_resumes_with_the_same_results(course, tmp_
 
 
 def test_functions_slow_on_every_call_cannot_stretch_the_batch(course, tmp_path):
-    """A predict that sleeps 0.4 s per call stays under the 3 s call limit every time; the
+    """A predict that sleeps 0.4 s per call stays under the 5 s call limit every time; the
     judge's total budget for student code (judge_timeout) still ends its judging on time."""
     from conftest import grade_one
 

@@ -30,7 +30,7 @@ def polyreg_demo(course, tmp_path_factory):
 
 
 def by_student(demo):
-    return {r["student"]: r for r in demo.grading.results}
+    return {r.student: r.to_json() for r in demo.grading.results}
 
 
 def messages(result):
@@ -119,7 +119,7 @@ def test_failure_messages_speak_to_the_student(polyreg_demo):
 
 def test_results_and_grades_csv(polyreg_demo):
     for result in polyreg_demo.grading.results:
-        on_disk = json.loads((polyreg_demo.grading.out / result["student"] / "polyreg" / "result.json").read_text())
+        on_disk = json.loads((polyreg_demo.grading.out / result.student / "polyreg" / "result.json").read_text())
         assert on_disk["max_score"] == MAX_SCORE and on_disk["seed"] == polyreg_demo.grading.seed
         assert len(on_disk["tests"]) == 17
         assert on_disk["score"] == sum(t["points"] for t in on_disk["tests"])

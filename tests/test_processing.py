@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograder.cli import main
+from autograder.config import GradingConfig, load_config
 from autograder.errors import ConfigError, GraderFault
 from autograder.parity import compare
 from autograder.processing import (merge_results, read_contract, run, shard, write_bundle,
@@ -68,15 +69,102 @@ def test_bundle_holds_the_lab_and_nothing_else(tmp_path):
     assert not any("__pycache__" in f for f in files)
 
 
-def _run_hosts(tmp_path: Path, submissions: Path, seed: int, hosts: list[str]) -> Path:
-    """Run the entrypoint once per host (in-process, FAST limits) and gather their outputs as S3
-    would (every host uploads to the same prefix)."""
+def test_the_bundle_carries_the_launchers_resolved_configuration(tmp_path, monkeypatch):
+    # Resolved where the bundle is written: the course file (call_timeout 10), then this environment.
+    monkeypatch.setenv("AUTOGRADER_CELL_TIMEOUT", "7.5")
+    bundle = write_bundle(REPO, "linreg", tmp_path / "course-default")
+    shipped = json.loads((bundle / "grading-config.json").read_text())
+    assert shipped == load_config(REPO).recorded()
+    assert (shipped["cell_timeout"], shipped["call_timeout"], "workers" in shipped) == (7.5, 10.0, False)
+    # Or exactly the configuration it is given (the command line's, in `cloud grade`).
+    bundle = write_bundle(REPO, "linreg", tmp_path / "given", config=FAST)
+    assert json.loads((bundle / "grading-config.json").read_text()) == FAST.recorded()
+
+
+class _Graded(Exception):
+    """Raised by a stand-in for grade_class once it has seen what it was called with."""
+
+
+def test_the_entrypoint_grades_with_the_shipped_configuration(tmp_path, monkeypatch):
+    import signal
+
+    import autograder.grade
+    from autograder.processing import main as entrypoint
+
+    shipped = GradingConfig(cell_timeout=7.5, notebook_timeout=33, call_timeout=2.5, judge_timeout=11, workers=5)
+    bundle = write_bundle(REPO, "linreg", tmp_path / "bundle", config=shipped)
+    arguments = ["--lab", "linreg", "--seed", "5", "--workers", "3"]
+    root = tmp_path / "root"
+    write_contract(root, submissions=tmp_path, course_bundle=bundle, hosts=["algo-1"], current_host="algo-1",
+                   arguments=arguments)
+    monkeypatch.setenv("AUTOGRADER_CONTRACT_ROOT", str(root))
+    monkeypatch.setenv("AUTOGRADER_CELL_TIMEOUT", "99")  # the container's environment changes nothing
+    seen = {}
+
+    def grade_class(lab_name, **kwargs):
+        seen.update(kwargs, lab=lab_name)
+        raise _Graded
+
+    monkeypatch.setattr(autograder.grade, "grade_class", grade_class)
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(_Graded):
+            entrypoint(arguments)
+    finally:
+        signal.signal(signal.SIGTERM, handler)
+    config = seen["config"]
+    assert (seen["lab"], seen["seed"], seen["workers"]) == ("linreg", 5, 3)
+    assert config == GradingConfig.from_recorded(shipped.recorded(), workers=3)
+    assert (config.cell_timeout, config.notebook_timeout, config.call_timeout, config.judge_timeout,
+            config.workers) == (7.5, 33.0, 2.5, 11.0, 3)  # workers: the host's --workers, not the launcher's
+
+
+def test_a_bundle_without_its_configuration_fails_the_job(tmp_path):
     bundle = write_bundle(REPO, "linreg", tmp_path / "bundle")
+    (bundle / "grading-config.json").unlink()
+    root = tmp_path / "root"
+    write_contract(root, submissions=tmp_path / "bundle", course_bundle=bundle, hosts=["algo-1"],
+                   current_host="algo-1", arguments=[])
+    env = {**os.environ, "AUTOGRADER_CONTRACT_ROOT": str(root)}
+    proc = subprocess.run([sys.executable, "-m", "autograder.processing", "--lab", "linreg", "--seed", "1"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    course = root / "opt/ml/processing/input/course"
+    message = (f"autograder: input 'course' at {course} has no grading-config.json (the launcher's grading "
+               "configuration; `autograder cloud grade` writes it into the bundle)")
+    assert proc.stderr == message + "\n"
+    assert (root / "opt/ml/output/message").read_text() == message + "\n"
+
+
+@pytest.mark.slow
+def test_shipped_limits_interrupt_a_never_ending_submission(tmp_path, monkeypatch):
+    """A real grading under the contract: the submission that never finishes is cut off by the
+    shipped limits (2 s a cell), not by the container's environment (120 s) or the defaults (20 s)."""
+    from autograder.course import load_lab
+    from autograder.demo import build_class, load_demo_class
+
+    lab = load_lab("linreg", REPO)
+    build_class(lab, tmp_path / "submitted", {"fermi": load_demo_class(lab)["fermi"]})
+    shipped = GradingConfig(cell_timeout=2, notebook_timeout=12, call_timeout=2, judge_timeout=4)
+    bundle = write_bundle(REPO, "linreg", tmp_path / "bundle", config=shipped)
+    contract = write_contract(tmp_path / "root", submissions=tmp_path / "submitted", course_bundle=bundle,
+                              hosts=["algo-1"], current_host="algo-1", arguments=["--lab", "linreg", "--seed", "3"])
+    monkeypatch.setenv("AUTOGRADER_CELL_TIMEOUT", "120")
+    monkeypatch.setenv("AUTOGRADER_CALL_TIMEOUT", "120")
+    manifest = run(contract, lab_name="linreg", seed=3, workers=1, log=lambda _text: None)
+    assert manifest["statuses"] == {"fermi": "graded"}
+    assert manifest["seconds"] < 60, manifest["seconds"]
+
+
+def _run_hosts(tmp_path: Path, submissions: Path, seed: int, hosts: list[str]) -> Path:
+    """Run the entrypoint once per host (in-process, FAST limits shipped in the bundle) and gather
+    their outputs as S3 would (every host uploads to the same prefix)."""
+    bundle = write_bundle(REPO, "linreg", tmp_path / "bundle", config=FAST)
     job_output = tmp_path / "job-output"
     for host in hosts:
         contract = write_contract(tmp_path / host, submissions=submissions, course_bundle=bundle, hosts=hosts,
                                   current_host=host, arguments=["--lab", "linreg", "--seed", str(seed)])
-        run(contract, lab_name="linreg", seed=seed, config=FAST, log=lambda _text: None)
+        run(contract, lab_name="linreg", seed=seed, workers=FAST.workers, log=lambda _text: None)
         shutil.copytree(contract.results, job_output, dirs_exist_ok=True)
     return job_output
 
@@ -88,7 +176,7 @@ def test_three_hosts_grade_each_submission_once_and_match_local(demo, tmp_path):
     manifests = [json.loads(p.read_text()) for p in sorted((job_output / "hosts").glob("*.json"))]
     assert [m["host"] for m in manifests] == ["algo-1", "algo-2", "algo-3"]
     graded = sorted(s for m in manifests for s in m["students"])
-    everyone = sorted(r["student"] for r in demo.grading.results)
+    everyone = sorted(r.student for r in demo.grading.results)
     assert graded == everyone  # each exactly once
     assert [len(m["students"]) for m in manifests] == [2, 2, 2]
 
@@ -97,22 +185,22 @@ def test_three_hosts_grade_each_submission_once_and_match_local(demo, tmp_path):
     assert (tmp_path / "merged" / "grades.csv").read_text() == demo.grading.grades_csv.read_text()
     report = compare(demo.grading.out, tmp_path / "merged")
     assert report.ok, [m.line() for m in report.mismatches]
-    assert report.tests_compared == sum(len(r["tests"]) for r in demo.grading.results)
+    assert report.tests_compared == sum(len(r.tests) for r in demo.grading.results)
     assert report.values_compared > 100
-    assert {r["student"]: r["score"] for r in merged.results} == \
-        {r["student"]: r["score"] for r in demo.grading.results}
+    assert {r.student: r.score for r in merged.results} == \
+        {r.student: r.score for r in demo.grading.results}
 
 
 @pytest.mark.slow
 def test_one_host_entrypoint_as_a_process_matches_local(demo, tmp_path):
-    """The real entrypoint command, configured as a container is (environment, contract files)."""
+    """The real entrypoint command, configured as a container is (environment, contract files),
+    with the demo's FAST limits shipped in the bundle as `cloud grade` ships the launcher's."""
     seed = demo.grading.seed
-    bundle = write_bundle(REPO, "linreg", tmp_path / "bundle")
+    bundle = write_bundle(REPO, "linreg", tmp_path / "bundle", config=FAST)
     root = tmp_path / "root"
     write_contract(root, submissions=demo.submissions, course_bundle=bundle, hosts=["algo-1"], current_host="algo-1",
                    arguments=["--lab", "linreg", "--seed", str(seed)])
-    env = {**os.environ, "AUTOGRADER_CONTRACT_ROOT": str(root), "AUTOGRADER_CELL_TIMEOUT": str(FAST.cell_timeout),
-           "AUTOGRADER_NOTEBOOK_TIMEOUT": str(FAST.notebook_timeout), "AUTOGRADER_CALL_TIMEOUT": str(FAST.call_timeout)}
+    env = {**os.environ, "AUTOGRADER_CONTRACT_ROOT": str(root)}
     proc = subprocess.run([sys.executable, "-m", "autograder.processing", "--lab", "linreg", "--seed", str(seed)],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -159,15 +247,15 @@ def test_hosts_as_concurrent_processes_match_local_grading(tmp_path):
 
     lab = load_lab("cloud", REPO)
     build_class(lab, tmp_path / "submitted", load_demo_class(lab))
-    # Both with the course's own limits (the hosts read them from the bundle's nbgrader_config.py).
+    # Both with the course's own limits (resolved from nbgrader_config.py, shipped in the bundle).
     local = grade_class("cloud", submissions=tmp_path / "submitted", out=tmp_path / "local", seed=17,
                         course_root=REPO)
     lines: list[str] = []
     merged = run_without_container("cloud", submissions=tmp_path / "submitted", out=tmp_path / "merged", seed=17,
                                    hosts=2, course_root=REPO, scratch=tmp_path / "scratch", log=lines.append)
     assert [m["host"] for m in merged.manifests] == ["algo-1", "algo-2"]
-    assert sorted(s for m in merged.manifests for s in m["students"]) == sorted(r["student"] for r in local.results)
+    assert sorted(s for m in merged.manifests for s in m["students"]) == sorted(r.student for r in local.results)
     assert any(line.startswith("algo-2: grading 2 of 5") for line in lines), lines
     report = compare(tmp_path / "local", tmp_path / "merged")
     assert report.ok, [m.line() for m in report.mismatches]
-    assert {r["student"]: r["score"] for r in merged.results} == {r["student"]: r["score"] for r in local.results}
+    assert {r.student: r.score for r in merged.results} == {r.student: r.score for r in local.results}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from autograder.config import GradingConfig
-from autograder.execute import KernelPool
+from autograder.kernel import KernelPool
 from autograder.grade import hidden_paths
 from autograder.course import load_lab
 
@@ -28,7 +28,7 @@ def sandboxed(tmp_path):
     config = GradingConfig(workers=1, cell_timeout=15, notebook_timeout=60, memory_mb=2048, max_processes=48)
     pool = KernelPool(config, warm=False, hide=hidden_paths(lab, out, subs))
     session = pool.take()
-    if not session.sandbox.get("uid"):
+    if session.sandbox is None or session.sandbox.uid is None:
         session.close()
         pool.close()
         pytest.skip(f"no isolation on this machine: {session.sandbox_summary()}")

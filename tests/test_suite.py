@@ -51,8 +51,9 @@ def test_array_ratio_hint_and_count():
 
 
 def test_pair_and_sequence():
-    assert message(expect_pair, "compute_gradient", (1.0, 2.0, 3.0)) == \
+    assert message(expect_pair, "compute_gradient", (1.0, 2.0, 3.0), ("dj_dw", "dj_db")) == \
         "compute_gradient returned a tuple of 3 items; expected a pair (dj_dw, dj_db)"
+    assert message(expect_pair, "f", None) == "f returned None; expected a pair of two values"
     assert message(expect_sequence, "J_history", [1.0, 2.0], 3) == \
         "J_history has 2 entries; expected 3 (one per iteration)"
     assert list(expect_sequence("J_history", [np.float64(1.0), 2], 2)) == [1.0, 2.0]

@@ -12,13 +12,12 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from autograder.course import load_sibling
 from autograder.feedback import Picture, as_array, convergence_picture, recorded
 
-TEST = "test_gd_calls_compute_gradient_each_iteration"
-FIT = "gradient_descent's (w, b) on the stars (alpha=0.1, 200 iterations)"
-ITERATIONS = "convergence curve: iterations"
+labels = load_sibling(__file__, "labels.py")
+
 TITLE = "Convergence on the stars ($\\alpha$ = 0.1, from w = b = 0)"
-CURVE = "convergence curve: J_history at those iterations (expected: the reference's)"
 
 
 def fit_figure(M, L, w: float, b: float) -> Figure:
@@ -37,15 +36,15 @@ def fit_figure(M, L, w: float, b: float) -> Figure:
     return fig
 
 
-def pictures(result: dict, *, ref, notebook=None) -> list[Picture]:
+def pictures(result, *, ref, notebook=None) -> list[Picture]:
     convergence = convergence_picture(
-        result, TEST, CURVE, ITERATIONS, title=TITLE,
+        result, labels.STARS_RUN_TEST, labels.CURVE, labels.ITERATIONS, title=TITLE, function="gradient_descent",
         caption=(
             "The cost after each iteration of your gradient_descent on the ten stars (red), against the "
             "reference's on the same run (grey, dashed). Your gradient_descent steps with "
             "your own compute_gradient and records your own compute_cost, so a mistake in either shows here too."))
     found = [convergence] if convergence else []
-    fit = recorded(result, TEST, FIT)
+    fit = recorded(result, labels.STARS_RUN_TEST, labels.FIT)
     wb = as_array(fit["got"]) if fit else None
     if wb is not None and wb.shape == (2,) and np.all(np.isfinite(wb)):
         found.append(Picture(

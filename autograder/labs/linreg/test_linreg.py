@@ -14,8 +14,11 @@ import ast
 
 import numpy as np
 
+from autograder.course import load_sibling
 from autograder.suite import (Mismatch, as_number, expect, expect_array, expect_number, expect_pair,
                               expect_sequence, graded, record)
+
+labels = load_sibling(__file__, "labels.py")
 
 
 def _data(rng, m=None, scale=3.0):
@@ -30,7 +33,7 @@ def _params(rng):
 
 
 def _expect_gradient(label, got, want):
-    pair = expect_pair(label, got)
+    pair = expect_pair(label, got, labels.GRADIENT)
     expect_number(f"{label}[0] (dj_dw)", pair[0], want[0])
     expect_number(f"{label}[1] (dj_db)", pair[1], want[1])
 
@@ -214,9 +217,9 @@ CURVE_ITERATIONS = np.array([*range(1, 11), *range(15, 201, 5)])
 def _record_for_feedback(w, b, history, ref_history):
     """What the feedback page draws (``feedback.py``): the student's fit and convergence curve
     on the stars, and the reference's curve on the same run. Recorded, never judged."""
-    record("gradient_descent's (w, b) on the stars (alpha=0.1, 200 iterations)", np.array([w, b]))
-    record("convergence curve: iterations", CURVE_ITERATIONS)
-    record("convergence curve: J_history at those iterations (expected: the reference's)",
+    record(labels.FIT, np.array([w, b]))
+    record(labels.ITERATIONS, CURVE_ITERATIONS)
+    record(labels.CURVE,
            history[CURVE_ITERATIONS - 1], np.asarray(ref_history, dtype=float)[CURVE_ITERATIONS - 1])
 
 
@@ -248,7 +251,7 @@ def test_gd_update_rule(student, rng, ref):
     expect_number("the (w, b) of the first compute_gradient call: b", points[0][1], b0)
     for k, call in enumerate(grads):
         try:
-            dw, db = (float(as_number("compute_gradient", v)) for v in expect_pair("compute_gradient", call["result"]))
+            dw, db = (float(as_number("compute_gradient", v)) for v in expect_pair("compute_gradient", call["result"], labels.GRADIENT))
         except Mismatch:
             raise Mismatch("compute_gradient did not return a pair of numbers inside gradient_descent") from None
         (wk, bk), (wn, bn) = points[k], points[k + 1]

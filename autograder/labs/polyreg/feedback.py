@@ -14,15 +14,12 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from autograder.course import load_sibling
 from autograder.feedback import Picture, as_array, convergence_picture, recorded
 
-TEST = "test_gd_calls_compute_gradient_each_iteration"
-RUN = "on the stars' standardized M3 features (alpha=0.1, 200 iterations)"
-W = f"gradient_descent's w {RUN}"
-B = f"gradient_descent's b {RUN}"
-ITERATIONS = "convergence curve: iterations"
+labels = load_sibling(__file__, "labels.py")
+
 TITLE = "Convergence on the stars' M3 features ($\\alpha$ = 0.1, from zero)"
-CURVE = "convergence curve: J_history at those iterations (expected: the reference's)"
 
 
 def fit_figure(ref, w, b: float) -> Figure:
@@ -57,15 +54,15 @@ def fit_figure(ref, w, b: float) -> Figure:
     return fig
 
 
-def pictures(result: dict, *, ref, notebook=None) -> list[Picture]:
+def pictures(result, *, ref, notebook=None) -> list[Picture]:
     convergence = convergence_picture(
-        result, TEST, CURVE, ITERATIONS, title=TITLE,
+        result, labels.STARS_RUN_TEST, labels.CURVE, labels.ITERATIONS, title=TITLE, function="gradient_descent",
         caption=(
             "The cost after each iteration of your gradient_descent on the stars' standardized M3 features "
             "(red), against the reference's on the same run (grey, dashed). Your gradient_descent steps with "
             "your own compute_gradient and records your own compute_cost, so a mistake in either shows here too."))
     found = [convergence] if convergence else []
-    w_entry, b_entry = recorded(result, TEST, W), recorded(result, TEST, B)
+    w_entry, b_entry = recorded(result, labels.STARS_RUN_TEST, labels.W), recorded(result, labels.STARS_RUN_TEST, labels.B)
     w = as_array(w_entry["got"]) if w_entry else None
     b = as_array(b_entry["got"]) if b_entry else None
     if w is not None and b is not None and w.shape == (4,) and b.size == 1 and np.all(np.isfinite(w)) \

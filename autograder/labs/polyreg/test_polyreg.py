@@ -20,9 +20,12 @@ import numbers
 
 import numpy as np
 
-from autograder.bridge import StudentRaised
+from autograder.course import load_sibling
+from autograder.kernel import StudentRaised
 from autograder.suite import (Mismatch, as_number, expect, expect_array, expect_number, expect_sequence,
                               graded, record)
+
+labels = load_sibling(__file__, "labels.py")
 
 MODELS = ("M1", "M2", "M3")
 
@@ -268,10 +271,10 @@ def _record_for_feedback(w, b, history, ref_history):
     """What the feedback page draws (``feedback.py``): the student's fitted (w, b) on the stars'
     standardized M3 features and convergence curve, and the reference's curve on the same run.
     Recorded, never judged."""
-    record("gradient_descent's w on the stars' standardized M3 features (alpha=0.1, 200 iterations)", w)
-    record("gradient_descent's b on the stars' standardized M3 features (alpha=0.1, 200 iterations)", b)
-    record("convergence curve: iterations", CURVE_ITERATIONS)
-    record("convergence curve: J_history at those iterations (expected: the reference's)",
+    record(labels.W, w)
+    record(labels.B, b)
+    record(labels.ITERATIONS, CURVE_ITERATIONS)
+    record(labels.CURVE,
            history[CURVE_ITERATIONS - 1], np.asarray(ref_history, dtype=float)[CURVE_ITERATIONS - 1])
 
 
