@@ -9,6 +9,7 @@ nothing the student's code does inside its kernel can change how the comparison 
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import logging
 import os
@@ -24,7 +25,8 @@ import pytest
 from . import suite
 from .course import Lab, load_content_module
 from .errors import CourseError
-from .kernel import CallProblem, CallResult, KernelBridge
+from .diagnose import Call, Raised, diagnose, load_mistakes
+from .kernel import CallProblem, CallResult, KernelBridge, StudentRaised
 from .results import TestResult, TestStatus
 
 log = logging.getLogger(__name__)
@@ -46,19 +48,30 @@ def load_reference(lab: Lab) -> ModuleType:
 
 
 class StudentProxy:
-    """``student.predict(x, w, b)`` calls the student's ``predict`` in their kernel."""
+    """``student.predict(x, w, b)`` calls the student's ``predict`` in their kernel.
+
+    Every call of the current test is kept (the arguments as the test gave them, what came back or
+    which exception the student's code raised), so a failed test can be diagnosed afterwards."""
 
     def __init__(self, bridge: KernelBridge):
         self._bridge = bridge
+        self.calls: list[Call] = []
 
     def call(self, function: str, *args: Any, spy: tuple[str, ...] = (), timeout: float | None = None) -> CallResult:
         """Call with options: ``spy`` records the calls the function makes to other graded functions."""
-        return self._bridge.call(function, *args, spy=spy, timeout=timeout)
+        kept = copy.deepcopy(args)
+        try:
+            result = self._bridge.call(function, *args, spy=spy, timeout=timeout)
+        except StudentRaised as exc:
+            self.calls.append(Call(function, kept, Raised(exc.ename)))
+            raise
+        self.calls.append(Call(function, kept, result.value))
+        return result
 
     def __getattr__(self, function: str):
         if function.startswith("_"):
             raise AttributeError(function)
-        return lambda *args: self._bridge.call(function, *args).value
+        return lambda *args: self.call(function, *args).value
 
 
 @dataclass
@@ -79,6 +92,8 @@ class _JudgePlugin:
         self.bridge = bridge
         self.seed = seed
         self.reference = load_reference(lab)
+        self.mistakes = load_mistakes(lab)
+        self.proxy = StudentProxy(bridge)
         self.outcomes: dict[str, TestResult] = {}
         self.order: list[str] = []
         self.problems: list[str] = []
@@ -86,7 +101,7 @@ class _JudgePlugin:
 
     @pytest.fixture
     def student(self):
-        return StudentProxy(self.bridge)
+        return self.proxy
 
     @pytest.fixture
     def rng(self, request):
@@ -136,6 +151,7 @@ class _JudgePlugin:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
+        self.proxy.calls = []
         suite._compared = []
         try:
             yield
@@ -167,11 +183,25 @@ class _JudgePlugin:
             outcome.status, outcome.message = TestStatus(exc.status), str(exc)
         elif isinstance(exc, AssertionError):
             outcome.status, outcome.message = TestStatus.FAILED, (str(exc).splitlines() or ["wrong value"])[0]
-        else:
+        if outcome.status in (TestStatus.FAILED, TestStatus.ERROR):
+            self._diagnose(outcome)
+            return
+        if not isinstance(exc, (suite.Mismatch, CallProblem, AssertionError)):
             outcome.status = TestStatus.GRADER_ERROR
             outcome.message = "the grader failed on this test; your instructor has been told"
             detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3)) if exc else ""
             self.grader_errors.append(f"{item.name}: {type(exc).__name__}: {exc}\n{detail}")
+
+    def _diagnose(self, outcome: TestResult) -> None:
+        """Add the named mistake that explains a failed test, if one does, to its message."""
+        try:
+            mistake = diagnose(self.proxy.calls, outcome.function, self.mistakes, self.reference)
+        except Exception as exc:  # noqa: BLE001 - a diagnosis is a courtesy: never a grade's undoing
+            log.warning("diagnosing %s failed: %s: %s", outcome.name, type(exc).__name__, exc)
+            return
+        if mistake is not None:
+            outcome.diagnosis = {"mistake": mistake.name, "text": mistake.diagnosis}
+            outcome.message = f"{outcome.message.rstrip('.')}. {mistake.diagnosis}"
 
 
 def judge(lab: Lab, bridge: KernelBridge, *, seed: int, sources: dict[str, str] | None = None,

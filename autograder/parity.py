@@ -3,7 +3,8 @@
 Compared, for every ``<student>/<lab>/result.json`` in either set: the same students and labs,
 the same seed, the same grading configuration (the limits each result records; ``prewarm``, which
 changes only how fast kernels start, is shown but not compared), the same status and score per
-submission, the same status and points per hidden test, and every value a hidden test compared
+submission, the same status, points and diagnosis (named mistake) per hidden test, and every value a
+hidden test compared
 (what the student's code returned and what the reference expected) within a stated tolerance.
 A result written before results recorded their configuration (schema 1) has none to compare;
 the report says so. The environment fingerprints are shown
@@ -152,6 +153,9 @@ def _compare_submission(key: str, ra: SubmissionResult, rb: SubmissionResult, re
             add(Mismatch(where, "status", f"{ta.status} vs {tb.status}"))
         if not math.isclose(float(ta.points), float(tb.points), abs_tol=1e-9):
             add(Mismatch(where, "points", f"{float(ta.points):g} vs {float(tb.points):g}"))
+        if (ta.diagnosis or {}).get("mistake") != (tb.diagnosis or {}).get("mistake"):
+            add(Mismatch(where, "diagnosis", f"{(ta.diagnosis or {}).get('mistake')} vs "
+                                             f"{(tb.diagnosis or {}).get('mistake')}"))
         values_a, values_b = ta.values, tb.values
         if len(values_a) != len(values_b):
             add(Mismatch(where, "value", f"{len(values_a)} compared values vs {len(values_b)}"))

@@ -89,22 +89,28 @@ class TestResult:
     message: str = ""
     values: list = field(default_factory=list)  # what the test compared (``suite.record``)
     seconds: float = 0.0
+    # The lab's named mistake that explains the failure, {"mistake": name, "text": diagnosis};
+    # written only when there is one, so a test without one reads as it always did.
+    diagnosis: dict | None = None
 
     @property
     def passed(self) -> bool:
         return self.status == TestStatus.PASSED
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "function": self.function, "points": self.points,
-                "max_points": self.max_points, "status": self.status, "message": self.message,
-                "values": self.values, "seconds": round(self.seconds, 4)}
+        doc = {"name": self.name, "function": self.function, "points": self.points,
+               "max_points": self.max_points, "status": self.status, "message": self.message,
+               "values": self.values, "seconds": round(self.seconds, 4)}
+        if self.diagnosis is not None:
+            doc["diagnosis"] = self.diagnosis
+        return doc
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "TestResult":
         return cls(name=data["name"], function=data["function"], points=data["points"],
                    max_points=data["max_points"], status=_status(data["status"], TestStatus),
                    message=data.get("message", ""), values=data.get("values") or [],
-                   seconds=data.get("seconds", 0.0))
+                   seconds=data.get("seconds", 0.0), diagnosis=data.get("diagnosis"))
 
     def value(self, label: str) -> dict | None:
         """The entry this test recorded under ``label`` (exact), or ``None``."""

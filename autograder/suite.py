@@ -132,9 +132,18 @@ def _close(got: float, want: float, rtol: float, atol: float) -> bool:
     return math.isfinite(got) and abs(got - want) <= atol + rtol * abs(want)
 
 
-def expect_number(label: str, got: Any, expected: float, *, rtol: float = RTOL, atol: float = ATOL) -> float:
-    """Check that ``got`` is a single number equal to ``expected`` within tolerance."""
+def expect_number(label: str, got: Any, expected: float, *, rtol: float = RTOL, atol: float = ATOL,
+                  also: float | None = None) -> float:
+    """Check that ``got`` is a single number equal to ``expected`` within tolerance.
+
+    ``also`` is another value that counts as right: what the formula gives from the student's own
+    helper function where the checked function called it (a cost computed from the student's own
+    ``predict``), so a mistake in the helper is charged to the helper alone. A failure is always
+    reported against ``expected``.
+    """
     value = as_number(label, got)
+    if also is not None and not _close(value, float(expected), rtol, atol) and _close(value, float(also), rtol, atol):
+        expected = also
     ok = _close(value, float(expected), rtol, atol)
     record(label, value, float(expected), ok)
     if not ok:
@@ -144,9 +153,16 @@ def expect_number(label: str, got: Any, expected: float, *, rtol: float = RTOL, 
     return value
 
 
-def expect_array(label: str, got: Any, expected: Any, *, rtol: float = RTOL, atol: float = ATOL) -> np.ndarray:
-    """Check that ``got`` is a numeric array of ``expected``'s shape with matching values."""
+def expect_array(label: str, got: Any, expected: Any, *, rtol: float = RTOL, atol: float = ATOL,
+                 also: Any = None) -> np.ndarray:
+    """Check that ``got`` is a numeric array of ``expected``'s shape with matching values
+    (``also``: another value that counts as right, as for :func:`expect_number`)."""
     want = np.asarray(expected, dtype=float)
+    if also is not None and isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
+        other = np.asarray(also, dtype=float)
+        if got.shape == want.shape == other.shape and not _all_close(got, want, rtol, atol) \
+                and _all_close(got, other, rtol, atol):
+            want = other
     if isinstance(got, (list, tuple)) and not isinstance(got, np.ndarray):
         raise Mismatch(f"{label} returned {_describe(got)}; expected a numpy array of shape {want.shape}")
     if not isinstance(got, np.ndarray) or got.dtype.kind not in "biuf":
@@ -170,6 +186,31 @@ def expect_array(label: str, got: Any, expected: Any, *, rtol: float = RTOL, ato
             hint = _ratio_hint(float(ratios.flat[0]), 1.0)
         raise Mismatch(f"{label}: element {where} is {_fmt(arr[first])}; expected {_fmt(want[first])}{more}{hint}")
     return arr
+
+
+def _all_close(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> bool:
+    arr = got.astype(float)
+    return bool((np.isclose(arr, want, rtol=rtol, atol=atol) | (np.isnan(arr) & np.isnan(want))).all())
+
+
+def own_result(spied: dict, function: str, shape: tuple) -> np.ndarray | None:
+    """What the student's ``function`` returned when the checked function called it exactly once,
+    as a float array broadcast to ``shape`` (a wrong helper may return a number or another shape
+    that numpy broadcasts as the checked function's own arithmetic would); ``None`` when it was
+    not called once or returned something that is not numbers of a broadcastable shape. The input
+    of an ``also`` value."""
+    calls = spied.get(function, [])
+    if len(calls) != 1:
+        return None
+    value = calls[0].get("result")
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        value = np.asarray(float(value))
+    if not (isinstance(value, np.ndarray) and value.dtype.kind in "biuf"):
+        return None
+    try:
+        return np.broadcast_to(value.astype(float), tuple(shape))
+    except ValueError:
+        return None
 
 
 def expect_pair(label: str, got: Any, names: tuple[str, str] | None = None) -> tuple:

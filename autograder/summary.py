@@ -3,13 +3,15 @@ earned all its points (its pass rate) and the mean points. Drawn as a PNG (matpl
 as text for the terminal, both from the same figures.
 
 Every result counts, graded or not (a missing notebook scores 0 like an unattempted one): the
-summary is of the class, not of the submissions that ran.
+summary is of the class, not of the submissions that ran. It also lists the misconceptions the
+class shows: per function, how many students' failed tests were explained by each of the lab's
+named mistakes ("compute_cost: 4 of 9 used 1/m instead of 1/(2m)").
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .results import Status, load_lab_results, write_atomic
@@ -31,6 +33,15 @@ class FunctionSummary:
 
 
 @dataclass
+class Misconception:
+    function: str
+    mistake: str         # the named mistake's id
+    summary: str         # what the students did, in a few words
+    students: list[str]  # whose failed tests it explained
+    of: int              # the class size
+
+
+@dataclass
 class ClassSummary:
     lab: str
     title: str
@@ -40,6 +51,7 @@ class ClassSummary:
     scores: list[float]                     # by student, sorted by student id
     bins: list[tuple[float, float, int]]    # (low, high, count); the last bin includes its high end
     functions: list[FunctionSummary]
+    misconceptions: list[Misconception] = field(default_factory=list)  # most common first
     png: Path | None = None
 
     @property
@@ -89,9 +101,30 @@ def summarize(lab_name: str, *, results: Path, course_root: Path | None = None) 
             passed=sum(1 for p in points if p >= fn.points - 1e-9),
             mean_points=sum(points) / len(points)))
     scores = [float(r.score) for r in rows]
+    misconceptions = _misconceptions(lab, rows)
     return ClassSummary(lab=lab.name, title=lab.title, max_score=lab.max_score, students=len(rows),
                         graded=sum(1 for r in rows if r.status == Status.GRADED), scores=scores,
-                        bins=score_bins(scores, lab.max_score), functions=functions)
+                        bins=score_bins(scores, lab.max_score), functions=functions, misconceptions=misconceptions)
+
+
+def _misconceptions(lab, rows) -> list[Misconception]:
+    from .diagnose import load_mistakes
+
+    words = {(m.function, m.name): m.summary for m in load_mistakes(lab)}
+    order = {f.name: i for i, f in enumerate(lab.functions)}
+    who: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        for test in r.tests:
+            if test.diagnosis and r.student not in who.setdefault((test.function, test.diagnosis["mistake"]), []):
+                who[(test.function, test.diagnosis["mistake"])].append(r.student)
+    found = [Misconception(function=f, mistake=m, summary=words.get((f, m), m), students=sorted(s), of=len(rows))
+             for (f, m), s in who.items()]
+    return sorted(found, key=lambda c: (-len(c.students), order.get(c.function, 99), c.mistake))
+
+
+def misconception_lines(summary: "ClassSummary") -> list[str]:
+    """``compute_cost: 4 of 9 used 1/m instead of 1/(2m)``, most common first."""
+    return [f"{c.function}: {len(c.students)} of {c.of} {c.summary}" for c in summary.misconceptions]
 
 
 def _bin_label(low: float, high: float) -> str:
@@ -114,6 +147,9 @@ def summary_text(summary: ClassSummary, *, width: int = 40) -> str:
     for f in summary.functions:
         lines.append(f"{f.name:<{name_w}}  {f.max_points:>6g}  {f'{f.passed}/{f.students}':>10}  "
                      f"{f.pass_rate:>9.0%}  {f.mean_points:>6.3g}")
+    if summary.misconceptions:
+        lines += ["", "misconceptions (failed tests explained by the lab's named mistakes)"]
+        lines += [f"  {line}" for line in misconception_lines(summary)]
     return "\n".join(lines)
 
 
@@ -121,8 +157,16 @@ def summary_figure(summary: ClassSummary):
     """The histogram and the pass rates as one matplotlib figure (no pyplot)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
-    left, right = fig.subplots(1, 2, width_ratios=[1.1, 1])
+    notes = misconception_lines(summary)
+    fig = Figure(figsize=(11, 4.2 + 0.22 * len(notes[:12]) + (0.4 if notes else 0)), layout="constrained")
+    if notes:
+        top, bottom = fig.subfigures(2, 1, height_ratios=[4.2, 0.22 * len(notes[:12]) + 0.4])
+        bottom.text(0.01, 0.98, "Misconceptions (failed tests explained by the lab's named mistakes):\n"
+                    + "\n".join(notes[:12]) + ("\n..." if len(notes) > 12 else ""),
+                    va="top", ha="left", fontsize=9, family="monospace")
+    else:
+        top = fig
+    left, right = top.subplots(1, 2, width_ratios=[1.1, 1])
     centers = [(lo + hi) / 2 for lo, hi, _ in summary.bins]
     whole = whole_points(summary.scores, summary.max_score)
     # Whole-point bins include both ends: (18, 20) is three points wide.

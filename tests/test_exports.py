@@ -176,6 +176,10 @@ def test_summary_counts_what_the_results_say(exported, course, capsys):
     for score in range(23):
         assert histogram[score] == sum(r["score"] == score for r in results)
     assert (histogram[22], histogram[18], histogram[17], histogram[0]) == (1, 3, 1, 1)
+    # The misconceptions: bohr's doubled gradient and curie's 1/m cost are the lab's named mistakes.
+    assert "misconceptions (failed tests explained by the lab's named mistakes)" in text
+    assert re.search(r"^  compute_cost: 1 of 6 used 1/m instead of 1/\(2m\)$", text, re.M)
+    assert re.search(r"^  compute_gradient: 1 of 6 used 2/m \(the gradient of a 1/m cost\)$", text, re.M)
     png = out / "summary-linreg.png"
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 10_000
     assert f"figure: {png}" in text

@@ -57,7 +57,11 @@ def test_failure_messages_speak_to_the_student(demo):
     bohr = {t["name"]: t for t in results["bohr"]["tests"]}
     assert bohr["test_gradient_single_star_and_integers"]["message"] == (
         "compute_gradient([2], [5], w=1, b=1) (one star, integers)[0] (dj_dw) returned -8; expected -4 "
-        "(exactly 2 times the expected value)")
+        "(exactly 2 times the expected value). This is the gradient of the 1/m cost (a factor 2/m): with the "
+        "lab's 1/(2m) cost the derivative has 1/m, so your gradient is twice the expected value.")
+    assert bohr["test_gradient_single_star_and_integers"]["diagnosis"]["mistake"] == "two_over_m"
+    curie = {t["name"]: t for t in results["curie"]["tests"]}
+    assert curie["test_cost_random"]["diagnosis"]["mistake"] == "one_over_m"
     euler = {t["name"]: t for t in results["euler"]["tests"]}
     assert euler["test_gradient_loop_single_star"]["message"] == (
         "compute_gradient_loop raised IndexError: index 1 is out of bounds for axis 0 with size 1 (line 6 of its cell)")
@@ -83,9 +87,10 @@ def test_result_json_schema(demo):
         assert set(on_disk) == RESULT_KEYS
         assert on_disk["seed"] == demo.grading.seed
         assert on_disk["max_score"] == 22.0 and on_disk["manual_max_score"] == 4.0
-        assert len(on_disk["tests"]) == 17
+        assert len(on_disk["tests"]) == 18
         for test in on_disk["tests"]:
-            assert set(test) == TEST_KEYS
+            assert set(test) - {"diagnosis"} == TEST_KEYS  # a diagnosis only where a named mistake explains a failure
+            assert "diagnosis" not in test or (test["status"] != "passed" and set(test["diagnosis"]) == {"mistake", "text"})
             assert test["points"] in (0.0, test["max_points"])
         assert on_disk["score"] == sum(t["points"] for t in on_disk["tests"])
         assert set(on_disk["timings"]) >= {"load", "restore", "execute", "judge", "total"}

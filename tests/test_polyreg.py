@@ -102,11 +102,14 @@ def test_failure_messages_speak_to_the_student(polyreg_demo):
     single_row = messages(results["bohr"])["test_standardize_single_row_constant_column_and_integers"]
     assert single_row == (
         "standardize(X) for a single row (m = 1: every column is constant, so sigma should be 1)[1] (mu): "
-        "element [0] is 0; expected 1.5 (2 other elements also differ)")
+        "element [0] is 0; expected 1.5 (2 other elements also differ). The columns came back unscaled: subtract "
+        "each column's mean and divide by its standard deviation.")
     single_row = messages(results["curie"])["test_standardize_single_row_constant_column_and_integers"]
     assert single_row == (
         "standardize(X) for a single row (m = 1: every column is constant, so sigma should be 1)[2] (sigma): "
-        "element [0] is NaN; expected 1 (2 other elements also differ)")
+        "element [0] is NaN; expected 1 (2 other elements also differ). This is what you get with the sample "
+        "standard deviation (ddof=1, dividing by m - 1): the lab asks for the population one, np.std's default "
+        "(ddof=0).")
     assert messages(results["curie"])["test_standardize_random"].startswith("standardize(X)[2] (sigma): element [0] is ")
     assert messages(results["euler"])["test_build_features_single_star_integers_and_unknown_model"] == (
         "build_features([2], [5000], 'M3') (one star, integers): element [0, 2] is 10000; expected 4 "

@@ -5,6 +5,11 @@ source's solutions, then the mistakes below), grades them, and prints the table.
 tests grade the same class and assert exactly these losses.
 """
 
+from autograder.course import load_sibling
+
+# One of the lab's named mistakes (mistakes.py), as students of this assignment wrote it.
+_MISTAKES = {(m.function, m.name): m.source for m in load_sibling(__file__, "mistakes.py").MISTAKES}
+
 UNSCALED_FEATURES = '''
 def standardize(X):
     """Return (X_norm, mu, sigma): each column z-scored with its mean and population std."""
@@ -73,4 +78,7 @@ STUDENTS = {
               "loses": {"unscale_params": 3}},
     "gauss": {"about": "no ValueError for an unknown model", "answers": {"build_features": NO_VALUE_ERROR},
               "loses": {"build_features": 1}},
+    "hilbert": {"about": "J_history of (iteration, cost) pairs",
+                "answers": {"gradient_descent": _MISTAKES[("gradient_descent", "history_of_pairs")]},
+                "loses": {"gradient_descent": 1}},
 }

@@ -23,7 +23,7 @@ import numpy as np
 from autograder.course import load_sibling
 from autograder.kernel import StudentRaised
 from autograder.suite import (Mismatch, as_number, expect, expect_array, expect_number, expect_sequence,
-                              graded, record)
+                              graded, own_result, record)
 
 labels = load_sibling(__file__, "labels.py")
 
@@ -82,10 +82,29 @@ def _vector(label, got, n):
     return got.astype(float)
 
 
-def _expect_gradient(label, got, want):
+def _expect_gradient(label, got, want, own=None):
     dj_dw, dj_db = _items(label, got, ("dj_dw", "dj_db"))
-    expect_array(f"{label}[0] (dj_dw)", dj_dw, want[0])
-    expect_number(f"{label}[1] (dj_db)", dj_db, want[1])
+    expect_array(f"{label}[0] (dj_dw)", dj_dw, want[0], also=None if own is None else own[0])
+    expect_number(f"{label}[1] (dj_db)", dj_db, want[1], also=None if own is None else own[1])
+
+
+# compute_cost and compute_gradient may call the student's own predict (the notebook's solution
+# does): then a value consistent with what that predict returned counts as right too, so a wrong
+# predict costs predict's points and no others.
+
+def _expect_cost(student, ref, label, X, y, w, b):
+    result = student.call("compute_cost", X, y, w, b, spy=("predict",))
+    pred = own_result(result.spied, "predict", (np.shape(X)[0],))
+    own = None if pred is None else float(np.sum((pred - y) ** 2) / (2 * np.shape(X)[0]))
+    expect_number(label, result.value, ref.compute_cost(X, y, w, b), also=own)
+
+
+def _expect_gradient_of(student, ref, label, X, y, w, b):
+    result = student.call("compute_gradient", X, y, w, b, spy=("predict",))
+    pred = own_result(result.spied, "predict", (np.shape(X)[0],))
+    m = np.shape(X)[0]
+    own = None if pred is None else (np.asarray(X, dtype=float).T @ (pred - y) / m, float(np.sum(pred - y) / m))
+    _expect_gradient(label, result.value, ref.compute_gradient(X, y, w, b), own)
 
 
 def _expect_standardized(label, got, want):
@@ -172,18 +191,17 @@ def test_predict_single_star_one_feature_and_integers(student, ref):
 def test_cost_random(student, rng, ref):
     X, y = _data(rng)
     w, b = _params(rng, X.shape[1])
-    expect_number("compute_cost(X, y, w, b)", student.compute_cost(X, y, w, b), ref.compute_cost(X, y, w, b))
+    _expect_cost(student, ref, "compute_cost(X, y, w, b)", X, y, w, b)
 
 
 @graded("compute_cost", points=1)
 def test_cost_on_the_stars_single_star_and_integers(student, rng, ref):
     X_norm = ref.standardize(ref.build_features(ref.M, ref.T, "M3"))[0]
     w, b = _params(rng, 4)
-    expect_number("compute_cost(X_norm, L, w, b) for the stars' standardized M3 features",
-                  student.compute_cost(X_norm, ref.L, w, b), ref.compute_cost(X_norm, ref.L, w, b))
+    _expect_cost(student, ref, "compute_cost(X_norm, L, w, b) for the stars' standardized M3 features",
+                 X_norm, ref.L, w, b)
     X, y, w = np.array([[1, 2]]), np.array([7]), np.array([2, 1])
-    expect_number("compute_cost(X, y, w, b=0) (one star, integers)", student.compute_cost(X, y, w, 0),
-                  ref.compute_cost(X, y, w, 0))
+    _expect_cost(student, ref, "compute_cost(X, y, w, b=0) (one star, integers)", X, y, w, 0)
 
 
 # --- compute_gradient (3) -----------------------------------------------------------------------
@@ -192,29 +210,35 @@ def test_cost_on_the_stars_single_star_and_integers(student, rng, ref):
 def test_gradient_random(student, rng, ref):
     X, y = _data(rng)
     w, b = _params(rng, X.shape[1])
-    _expect_gradient("compute_gradient(X, y, w, b)", student.compute_gradient(X, y, w, b),
-                     ref.compute_gradient(X, y, w, b))
+    _expect_gradient_of(student, ref, "compute_gradient(X, y, w, b)", X, y, w, b)
 
 
 @graded("compute_gradient", points=1)
 def test_gradient_single_star_one_feature_and_integers(student, ref):
     X, y, w = np.array([[2, 1]]), np.array([5]), np.array([1, 1])
-    _expect_gradient("compute_gradient(X, y, w, b=1) (one star, integers)", student.compute_gradient(X, y, w, 1),
-                     ref.compute_gradient(X, y, w, 1))
+    _expect_gradient_of(student, ref, "compute_gradient(X, y, w, b=1) (one star, integers)", X, y, w, 1)
     X, y, w = np.arange(0, 10).reshape(10, 1), np.arange(10, 0, -1), np.array([2.0])
-    _expect_gradient("compute_gradient(X, y, w, b=3) (one feature, X of shape (10, 1))",
-                     student.compute_gradient(X, y, w, 3.0), ref.compute_gradient(X, y, w, 3.0))
+    _expect_gradient_of(student, ref, "compute_gradient(X, y, w, b=3) (one feature, X of shape (10, 1))",
+                        X, y, w, 3.0)
 
 
 # --- gradient_descent (4) -----------------------------------------------------------------------
 
-def _run_gd(student, X, y, w0, b0, alpha, iters):
+def _run_gd(student, X, y, w0, b0, alpha, iters, *, history=True):
+    """Run the student's gradient_descent. With ``history=False`` a J_history in the wrong form is
+    returned as ``None`` instead of failing, so a test of the updates does not also charge for it
+    (that is the history test's to judge)."""
     result = student.call("gradient_descent", X, y, w0, b0, alpha, iters, spy=("compute_gradient", "compute_cost"))
-    w, b, history = _items("gradient_descent", result.value, ("w", "b", "J_history"))
+    w, b, costs = _items("gradient_descent", result.value, ("w", "b", "J_history"))
     w = _vector("gradient_descent's w", w, X.shape[1])
     b = as_number("gradient_descent's b", b)
-    history = expect_sequence("gradient_descent's J_history", history, iters)
-    return w, b, history, result.spied
+    try:
+        costs = expect_sequence("gradient_descent's J_history", costs, iters)
+    except Mismatch:
+        if history:
+            raise
+        costs = None
+    return w, b, costs, result.spied
 
 
 def _own_gradients(spied, n):
@@ -281,9 +305,10 @@ def _record_for_feedback(w, b, history, ref_history):
 @graded("gradient_descent", points=1)
 def test_gd_calls_compute_gradient_each_iteration(student, ref):
     X_norm = ref.standardize(ref.build_features(ref.M, ref.T, "M3"))[0]
-    w, b, history, spied = _run_gd(student, X_norm, ref.L, np.zeros(4), 0.0, 0.1, 200)
-    record("J_history on the stars' standardized M3 features (alpha=0.1, 200 iterations)", history)
-    _record_for_feedback(w, b, history, ref.gradient_descent(X_norm, ref.L, np.zeros(4), 0.0, 0.1, 200)[2])
+    w, b, history, spied = _run_gd(student, X_norm, ref.L, np.zeros(4), 0.0, 0.1, 200, history=False)
+    if history is not None:  # in the wrong form it is only not drawn: the history test charges for it
+        record("J_history on the stars' standardized M3 features (alpha=0.1, 200 iterations)", history)
+        _record_for_feedback(w, b, history, ref.gradient_descent(X_norm, ref.L, np.zeros(4), 0.0, 0.1, 200)[2])
     calls = len(spied.get("compute_gradient", []))
     expect(calls == 200, f"gradient_descent called compute_gradient {calls} times for 200 iterations; "
                          "it should call your compute_gradient once per iteration")
@@ -294,7 +319,7 @@ def test_gd_update_rule(student, rng, ref):
     X, y = _data(rng, m=12, n=3)
     w0, b0 = _params(rng, 3)
     alpha, iters = 0.01, 40
-    w, b, history, spied = _run_gd(student, X, y, w0, b0, alpha, iters)
+    w, b, _, spied = _run_gd(student, X, y, w0, b0, alpha, iters, history=False)
     grads = _own_gradients(spied, 3)
     if len(grads) != iters:
         # Not using compute_gradient: judge the whole run against the reference instead.
@@ -341,14 +366,22 @@ def test_gd_diverging_learning_rate(student, rng, ref):
     X = rng.uniform(0.5, 3.0, size=(m, n))
     y = X @ rng.normal(0.0, 2.0, size=n) + rng.normal(0.0, 0.5, size=m)
     alpha, iters = 1.0, 20
-    w, b, history, spied = _run_gd(student, X, y, np.zeros(n), 0.0, alpha, iters)
+    # Integer initial values, as the notebook allows (np.zeros(n, dtype=int), 0): the weights must
+    # still move by real-valued steps.
+    w0 = np.zeros(n, dtype=int)
+    w, b, _, spied = _run_gd(student, X, y, w0, 0, alpha, iters, history=False)
     _, _, ref_history = ref.gradient_descent(X, y, np.zeros(n), 0.0, alpha, iters)
     expect(ref_history[-1] > ref_history[0], "internal: this learning rate should diverge")
-    expect(history[-1] > history[0],
-           f"with alpha = {alpha} on unscaled features gradient descent diverges, so J_history should grow; "
-           f"it went from {history[0]:.6g} to {history[-1]:.6g} (do not clip or stop early)")
-    expect(len(spied.get("compute_gradient", [])) in (0, iters) and np.all(np.isfinite(history)),
-           f"J_history should stay finite for {iters} diverging steps of alpha = {alpha}")
+    # Judged on where it went (the reference's cost), not on J_history, which a wrong compute_cost
+    # may have computed: that mistake is compute_cost's to pay for.
+    start, end = ref.compute_cost(X, y, np.zeros(n), 0.0), ref.compute_cost(X, y, w, b)
+    expect(end > start,
+           f"with alpha = {alpha} on unscaled features, from integer w_init = np.zeros({n}, dtype=int) and b_init = 0, "
+           f"gradient descent diverges, so the cost at the returned (w, b) should be far above the start's; it is "
+           f"{end:.6g} against {start:.6g} (do not clip or stop early)")
+    calls = len(spied.get("compute_gradient", []))
+    expect(calls in (0, iters), f"with alpha = {alpha} gradient_descent called compute_gradient {calls} times for "
+                                f"{iters} iterations; it should take every step even when the cost grows")
 
 
 # --- unscale_params (3) -------------------------------------------------------------------------
