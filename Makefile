@@ -7,7 +7,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: demo test lock release check-release setup image clean
+.PHONY: demo test lock release check-release audit setup image clean
 
 setup: $(VENV)/.synced
 
@@ -36,6 +36,10 @@ release: $(VENV)/.synced
 
 check-release: $(VENV)/.synced
 	for lab in $(LABS); do $(VENV)/bin/autograder release $$lab --check || exit 1; done
+
+# How strong each lab's hidden suite is (mutants, named mistakes, variants); long: every mutant is graded.
+audit: $(VENV)/.synced
+	for lab in $(LABS); do $(VENV)/bin/autograder audit $$lab || exit 1; done
 
 # Re-resolve the lock after editing pyproject.toml dependencies.
 lock: $(UV)

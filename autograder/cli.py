@@ -2,8 +2,9 @@
 
 Exit status: 0 when the command did its job (whatever the students scored); 1 when a check
 failed (``release`` leaks or, with ``--check``, is stale; ``parity`` found a mismatch;
-``validate`` a failing visible check); 2 for a fault of the input or the course (one line on
-stderr); 3 when the grader itself failed on some submission; 130 when interrupted. Each status
+``validate`` a failing visible check; ``audit`` a weak or unfair hidden suite); 2 for a fault
+of the input or the course (one line on stderr); 3 when the grader itself failed on some
+submission (or ``audit`` candidate); 130 when interrupted. Each status
 but 0 and 130 is the ``exit_code`` of an exception class of ``errors.py`` (``CheckFailed``,
 ``AutograderError``, ``GraderFault``), read by ``_exit_status``; no command spells the number.
 
@@ -299,7 +300,25 @@ def cmd_parity(args) -> int:
     if args.json:
         write_report(args.json, report)
         print(f"report: {args.json}")
-    return _exit_status(None if report.ok else CheckFailed)
+    if report.grader_faults:
+        print(f"autograder: the grader failed on {len(report.grader_faults)} candidate(s) "
+              "(listed in the report)", file=sys.stderr)
+    return _exit_status(None if report.ok else CheckFailed, GraderFault if report.grader_faults else None)
+
+
+def cmd_audit(args) -> int:
+    from .audit import audit_lab, format_report, write_report
+
+    report = audit_lab(args.lab, course_root=args.course, sample=args.sample, workers=args.workers, seed=args.seed,
+                       on_progress=_progress(sys.stderr))
+    print(format_report(report))
+    if args.json:
+        write_report(args.json, report)
+        print(f"report: {args.json}")
+    if report.grader_faults:
+        print(f"autograder: the grader failed on {len(report.grader_faults)} candidate(s) "
+              "(listed in the report)", file=sys.stderr)
+    return _exit_status(None if report.ok else CheckFailed, GraderFault if report.grader_faults else None)
 
 
 def _default(function: Callable, name: str):
@@ -468,6 +487,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("parity", help="compare two result sets test by test (exit 1 on any mismatch)",
                        options=parity_options)
     p.set_defaults(func=cmd_parity)
+
+    def audit_options(p):
+        from .audit import audit_lab
+
+        p.add_argument("lab")
+        p.add_argument("--json", type=Path, default=None, help="also write the report here")
+        p.add_argument("--sample", type=int, default=_default(audit_lab, "sample"),
+                       help="grade only N mutants per function, drawn with the seed (default: all); "
+                            "named mistakes and variants always run")
+        p.add_argument("--workers", type=int, default=_default(audit_lab, "workers"),
+                       help="notebooks graded at once (default: cores)")
+        p.add_argument("--seed", type=int, default=_default(audit_lab, "seed"),
+                       help="seed of the sample, the hidden tests' inputs and the equivalence check (default %(default)s)")
+        course_option(p)
+
+    p = sub.add_parser("audit", help="how strong is LAB's hidden suite: mutants, named mistakes, variants "
+                                     "(exit 1 when it is too weak)", options=audit_options)
+    p.set_defaults(func=cmd_audit)
 
     def results_command(name: str, help: str, func, options=None):
         """A command that reads the results `grade --out` wrote: LAB --results OUT [--course DIR]."""

@@ -130,7 +130,8 @@ def same(a: Any, b: Any, *, rtol: float = RTOL, atol: float = ATOL) -> bool:
     """Whether two outcomes agree: numbers within tolerance (NaN equal to NaN), arrays of one
     shape, sequences item by item, the same raised exception type, ``None`` with ``None``."""
     if isinstance(a, Raised) or isinstance(b, Raised):
-        return a == b
+        # Compared by hand: `Raised == ndarray` would fall back to numpy's element-wise comparison.
+        return isinstance(a, Raised) and isinstance(b, Raised) and a.ename == b.ename
     if a is None or b is None:
         return a is None and b is None
     if isinstance(a, (bool, np.bool_)) or isinstance(b, (bool, np.bool_)):
@@ -158,7 +159,12 @@ def same(a: Any, b: Any, *, rtol: float = RTOL, atol: float = ATOL) -> bool:
         return abs(x - y) <= atol + rtol * abs(y)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(same(p, q, rtol=rtol, atol=atol) for p, q in zip(a, b))
-    return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k], rtol=rtol, atol=atol) for k in a)
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # noqa: BLE001 - values whose == is not a truth value do not match
+        return False
 
 
 @dataclass(frozen=True)

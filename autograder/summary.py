@@ -5,7 +5,7 @@ as text for the terminal, both from the same figures.
 Every result counts, graded or not (a missing notebook scores 0 like an unattempted one): the
 summary is of the class, not of the submissions that ran. It also lists the misconceptions the
 class shows: per function, how many students' failed tests were explained by each of the lab's
-named mistakes ("compute_cost: 4 of 9 used 1/m instead of 1/(2m)").
+named mistakes ("<function>: 4 of 9 used 1/m instead of 1/(2m)").
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def _misconceptions(lab, rows) -> list[Misconception]:
 
 
 def misconception_lines(summary: "ClassSummary") -> list[str]:
-    """``compute_cost: 4 of 9 used 1/m instead of 1/(2m)``, most common first."""
+    """``<function>: 4 of 9 <what they did>``, most common first."""
     return [f"{c.function}: {len(c.students)} of {c.of} {c.summary}" for c in summary.misconceptions]
 
 

@@ -17,6 +17,8 @@ def test_same_compares_outcomes_as_a_student_would_be_judged():
     assert not same(np.array([1, 2]), np.array([1.0, 2.0]))  # an integer result is not a float one
     assert not same(np.zeros((2, 3)), np.zeros((3, 2)))
     assert same(Raised("KeyError"), Raised("KeyError")) and not same(Raised("KeyError"), Raised("ValueError"))
+    assert not same(Raised("NotImplementedError"), np.array([1.0, 2.0]))  # an unattempted stub against a value
+    assert not same(np.array([1.0, 2.0]), Raised("NotImplementedError"))
     assert same(None, None) and not same(None, 0.0)
     assert same(np.float64(2.0), np.array(2.0)) and not same([1.0, 2.0], np.array([1.0, 2.0]))
 
