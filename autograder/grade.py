@@ -27,6 +27,7 @@ from .judge import hidden_parameters, judge
 from .kernel import KernelBridge, KernelPool, recover_kernel
 from .load import Submission, file_digest, find_submissions, load_notebook
 from .record import environment, record_submission
+from .figures import read_figures
 from .restore import answer_sources, restore
 from .results import Status, SubmissionResult, read_result, result_dir, result_file
 
@@ -142,7 +143,9 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
                               judge_timeout=config.judge_timeout, max_payload_mb=config.max_payload_mb)
         try:
             judgement = judge(lab, bridge, seed=seed, sources=answer_sources(restored.notebook),
-                              notebook=execution.notebook, parameters=parameters)
+                              notebook=execution.notebook, parameters=parameters,
+                              figures=read_figures(execution.figures, execution.notebook,
+                                                   described=execution.figures_described))
         finally:
             bridge.close()
         clock.lap("judge")

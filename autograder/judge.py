@@ -25,6 +25,7 @@ import pytest
 from . import suite
 from .course import Lab, load_content_module
 from .errors import CourseError
+from .figures import Figures
 from .diagnose import Call, Raised, diagnose, load_mistakes
 from .kernel import CallProblem, CallResult, KernelBridge, StudentRaised
 from .results import TestResult, TestStatus
@@ -83,8 +84,9 @@ class Judgement:
 
 class _JudgePlugin:
     def __init__(self, lab: Lab, bridge: KernelBridge, seed: int, sources: dict[str, str],
-                 notebook=None, parameters: dict | None = None):
+                 notebook=None, parameters: dict | None = None, figures: Figures | None = None):
         self.lab = lab
+        self._figures = figures if figures is not None else Figures()
         self.sources = dict(sources)
         # Underscored: pytest collects this object's attributes, and the fixtures carry the plain names.
         self._notebook = notebook
@@ -118,6 +120,11 @@ class _JudgePlugin:
     def executed(self):
         """The executed notebook as data (outputs included); nothing in it is run here."""
         return self._notebook
+
+    @pytest.fixture
+    def figures(self):
+        """The figures the notebook showed, described as data (``autograder.figures``)."""
+        return self._figures
 
     @pytest.fixture
     def parameters(self):
@@ -205,14 +212,14 @@ class _JudgePlugin:
 
 
 def judge(lab: Lab, bridge: KernelBridge, *, seed: int, sources: dict[str, str] | None = None,
-          notebook=None, parameters: dict | None = None) -> Judgement:
+          notebook=None, parameters: dict | None = None, figures: Figures | None = None) -> Judgement:
     """Run the lab's hidden suite against ``bridge``; return one outcome per hidden test.
 
     Raises:
         CourseError: the hidden suite is broken (does not collect, or its points disagree
             with the notebook's), which no submission can be graded against.
     """
-    plugin = _JudgePlugin(lab, bridge, seed, sources or {}, notebook, parameters)
+    plugin = _JudgePlugin(lab, bridge, seed, sources or {}, notebook, parameters, figures)
     args = [str(lab.suite), "-q", "-s", "-p", "no:cacheprovider", "-p", "no:stepwise",
             "--import-mode=importlib", "-c", os.devnull, f"--rootdir={lab.content_dir}",
             "-W", "ignore::pytest.PytestAssertRewriteWarning"]

@@ -24,10 +24,13 @@ from typing import Any
 import nbformat
 
 from ..errors import GraderFault
+from .figures import MAX_BYTES as FIGURE_BYTES
+from .figures import MIME as FIGURE_MIME
 from .managers import KernelManager
 
 ENGINE_NAME = "autograder"
 TIMEOUT_ENAME = "CellTimeoutError"
+MAX_FIGURES = 200  # figure descriptions kept per notebook; later figures are shown but not described
 
 # nbclient logs every cell timeout at ERROR; those are the student's, recorded in the result,
 # and must not scroll past the instructor as if the grader had failed.
@@ -56,6 +59,8 @@ class RunContext:
     skipped: list = field(default_factory=list)
     output_bytes: int = 0
     output_cut_cell: int | None = None
+    # (cell, JSON text) per figure shown, in order: taken off the outputs (kernel/figures.py).
+    figures: list = field(default_factory=list)
 
     def cell_timeout_for(self, cell) -> float:
         """A cell's time limit: the per-cell limit, or what is left of the notebook's."""
@@ -142,6 +147,15 @@ def _client_class():
                 content["evalue"] = str(content.get("evalue", ""))[:2000]
                 content["traceback"] = [str(line)[:2000] for line in content.get("traceback", [])[-40:]]
                 return super().output(outs, msg, display_id, cell_index)
+            data = content.get("data")
+            if isinstance(data, dict) and FIGURE_MIME in data:
+                # A figure's description is the grader's, not the notebook's: kept aside (bounded,
+                # counted once per figure), never saved with the outputs.
+                text = data.pop(FIGURE_MIME)
+                if len(context.figures) < MAX_FIGURES:
+                    cell = self.nb.cells[cell_index] if 0 <= cell_index < len(self.nb.cells) else None
+                    context.figures.append((cell, text if isinstance(text, str) and len(text) <= FIGURE_BYTES
+                                            else None))
             size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
             context.output_bytes += size
             if context.output_bytes > context.max_output_bytes:

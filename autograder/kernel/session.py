@@ -24,6 +24,7 @@ import nbformat
 from ..config import GradingConfig
 from ..errors import GraderFault
 from .engine import TIMEOUT_ENAME, RunContext, run_notebook
+from .figures import install_code as figure_install_code
 from .managers import JupyterKernelManager, KernelManager
 from .sandbox import SandboxSpec, prepare, sandbox_summary
 
@@ -51,6 +52,10 @@ class Execution:
     problems: list[CellProblem] = field(default_factory=list)
     kernel_alive: bool = True
     seconds_run: float = 0.0
+    # What each figure the notebook showed looks like: (cell index, JSON text or None when it was
+    # too large to keep), in the order shown. Read by ``autograder.figures``.
+    figures: list[tuple[int, str | None]] = field(default_factory=list)
+    figures_described: bool = True  # False when the kernel could not be set up to describe them
 
     def summary(self) -> str:
         kinds = [p.kind for p in self.problems]
@@ -220,6 +225,7 @@ class KernelSession:
             parameters: papermill parameters, injected after the cell tagged ``parameters``.
         """
         self.wait_ready()
+        described = self._describe_figures()
         started = time.monotonic()
         context = RunContext(km=self.km, kc=self.kc, kernel_name=self.config.kernel_name,
                              startup_timeout=self.config.startup_timeout, cell_timeout=self.config.cell_timeout,
@@ -252,8 +258,27 @@ class KernelSession:
             problems.append(CellProblem(dying_cell(executed), "kernel_died", "DeadKernelError",
                                         "the kernel process exited"))
         problems.sort(key=lambda p: p.cell)
+        figures = [(position[id(cell)], text) for cell, text in context.figures if id(cell) in position]
         return Execution(notebook=executed, problems=problems, kernel_alive=alive,
-                         seconds_run=time.monotonic() - started)
+                         seconds_run=time.monotonic() - started, figures=figures, figures_described=described)
+
+    def _describe_figures(self) -> bool:
+        """Set the kernel up to describe every figure it shows (``kernel/figures.py``), before any
+        student code runs. A kernel that cannot be set up still runs the notebook: its figures are
+        then not described, and the figure checks say so."""
+        from jupyter_core.utils import run_sync
+
+        try:
+            reply = run_sync(self.kc.execute_interactive)(figure_install_code(), silent=True, store_history=False,
+                                                          timeout=30, output_hook=lambda msg: None)
+        except Exception as exc:  # noqa: BLE001 - a timeout or a dead kernel: the run says the rest
+            log.warning("could not set the kernel up to describe figures: %s", exc)
+            return False
+        ok = reply.get("content", {}).get("status") == "ok"
+        if not ok:
+            log.warning("could not set the kernel up to describe figures: %s",
+                        reply.get("content", {}).get("evalue", "error"))
+        return ok
 
     # The judge's view of the kernel ---------------------------------------------------------
 
