@@ -1180,7 +1180,8 @@ def audit_lab(lab_name: str, *, course_root: Path | None = None, sample: int | N
     generated: dict[str, list[Mutant]] = {}
     totals: dict[str, int] = {}
     candidates: list[_Candidate] = []
-    for graded in lab.functions:
+    audited = [g for g in lab.functions if lab.kind_of(g.name) == "function"]  # figures etc. have no mutants
+    for graded in audited:
         name = graded.name
         if not inspect.isfunction(getattr(ref, name, None)):
             raise CourseError(f"lab {lab.name}: the reference has no function {name}", lab=lab.name)
@@ -1199,7 +1200,7 @@ def audit_lab(lab_name: str, *, course_root: Path | None = None, sample: int | N
                                              on_progress=on_progress)
 
     functions: dict[str, FunctionAudit] = {}
-    for graded in lab.functions:
+    for graded in audited:
         name = graded.name
         kept = [m for m in generated[name] if not _loses_points(results.get(m.id), name)]
         findings = [_judge_mutant(m, original=originals[name], helpers=helpers[name], ref=ref,

@@ -53,6 +53,12 @@ class Lab:
     functions: tuple[GradedFunction, ...] = field(default=())
     manual_points: float = 0.0
     parameterized: bool = False
+    allowed_imports: tuple[str, ...] = ("numpy", "matplotlib", "math")  # lab.toml [compliance]
+    kinds: tuple[tuple[str, str], ...] = ()  # lab.toml [parts]: (part, kind) where not "function"
+
+    def kind_of(self, part: str) -> str:
+        """What a graded part is: "function" (the default), "figure", "experiment" or "compliance"."""
+        return dict(self.kinds).get(part, "compliance" if part == "compliance" else "function")
 
     @property
     def source_dir(self) -> Path:
@@ -195,9 +201,33 @@ def graded_functions(cells: list) -> tuple[tuple[GradedFunction, ...], float]:
             tests[gid] = cells_meta.points(cell)
         elif cells_meta.is_written_answer(cell):
             manual += cells_meta.points(cell)
-    functions = tuple(GradedFunction(name=a, points=tests[f"test_{a}"], test_cell=f"test_{a}")
-                      for a in answers if f"test_{a}" in tests)
+    functions = [GradedFunction(name=a, points=tests[f"test_{a}"], test_cell=f"test_{a}")
+                 for a in answers if f"test_{a}" in tests]
+    # A graded test cell with no answer cell of its own (the allowed-libraries check reads every
+    # cell) is a part of the grade too, named for the cell.
+    functions += [GradedFunction(name=t[len("test_"):], points=p, test_cell=t) for t, p in tests.items()
+                  if t.startswith("test_") and t[len("test_"):] not in answers]
+    order = {t: i for i, t in enumerate(tests)}
+    functions = tuple(sorted(functions, key=lambda f: order[f.test_cell]))
     return functions, manual
+
+
+PART_KINDS = ("function", "figure", "experiment", "compliance")
+
+
+def _allowed_imports(spec: dict, lab: str) -> tuple[str, ...]:
+    allowed = spec.get("compliance", {}).get("allowed_imports", ["numpy", "matplotlib", "math"])
+    if not isinstance(allowed, list) or not all(isinstance(a, str) and a for a in allowed):
+        raise CourseError(f"lab {lab}: [compliance] allowed_imports must be a list of module names", lab=lab)
+    return tuple(allowed)
+
+
+def _kinds(spec: dict, lab: str) -> tuple[tuple[str, str], ...]:
+    parts = spec.get("parts", {})
+    bad = {p: k for p, k in parts.items() if k not in PART_KINDS} if isinstance(parts, dict) else {"[parts]": parts}
+    if bad:
+        raise CourseError(f"lab {lab}: [parts] kinds must be one of {', '.join(PART_KINDS)}; got {bad}", lab=lab)
+    return tuple(sorted(parts.items()))
 
 
 def load_lab(name: str, course_root: Path | None = None) -> Lab:
@@ -215,7 +245,8 @@ def load_lab(name: str, course_root: Path | None = None) -> Lab:
     lab = Lab(name=name, title=spec.get("title", name), course_root=root, notebook=notebook,
               content_dir=content, suite=content / spec.get("suite", f"test_{name}.py"),
               reference=content / spec.get("reference", "reference.py"),
-              parameterized=bool(spec.get("parameterized", False)))
+              parameterized=bool(spec.get("parameterized", False)),
+              allowed_imports=_allowed_imports(spec, name), kinds=_kinds(spec, name))
     for path, what in ((lab.source_notebook, "source notebook"), (lab.suite, "hidden suite"),
                        (lab.reference, "reference solution")):
         if not path.is_file():

@@ -69,6 +69,14 @@ class StudentProxy:
         self.calls.append(Call(function, kept, result.value))
         return result
 
+    def modules(self) -> list[str]:
+        """The top-level modules loaded in the kernel (for the allowed-libraries check)."""
+        return self._bridge.modules()
+
+    def value(self, name: str) -> Any:
+        """The value the notebook left in the variable ``name`` (an experiment's named result)."""
+        return self._bridge.value(name)
+
     def __getattr__(self, function: str):
         if function.startswith("_"):
             raise AttributeError(function)
@@ -130,6 +138,11 @@ class _JudgePlugin:
     def parameters(self):
         """The papermill parameters the grader injected (parameterized labs)."""
         return dict(self._parameters)
+
+    @pytest.fixture
+    def lab(self):
+        """The lab being graded (its ``allowed_imports``, its functions)."""
+        return self.lab
 
     @pytest.fixture
     def ref(self):

@@ -243,3 +243,28 @@ def test_capture_in_a_real_kernel(tmp_path):
         for out in cell.outputs:
             assert K.MIME not in out.get("data", {})
     assert any("image/png" in out.get("data", {}) for out in execution.notebook.cells[1].outputs)
+
+
+def test_experiment_results_are_read_from_the_kernel_as_values():
+    from autograder.config import GradingConfig
+    from autograder.kernel import KernelBridge, KernelSession, MissingFunction
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import numpy as np\nrates = [0.01, 0.1]\n"
+                                          "histories = {0.01: np.array([3.0, 2.0]), 0.1: np.array([3.0, 1.0])}\n"
+                                          "L_new = np.float64(2.5)")]
+    with KernelSession(GradingConfig()) as session:
+        session.run(nb)
+        bridge = KernelBridge(session.connection_info(), interrupt=session.interrupt,
+                              is_alive=session.kernel_alive, call_timeout=10)
+        try:
+            assert bridge.value("rates") == [0.01, 0.1]
+            histories = bridge.value("histories")
+            assert sorted(histories) == [0.01, 0.1] and histories[0.1].tolist() == [3.0, 1.0]
+            assert bridge.value("L_new") == 2.5
+            with pytest.raises(MissingFunction) as err:
+                bridge.value("w_sweep")
+        finally:
+            bridge.close()
+    assert str(err.value) == ("w_sweep is not defined: the notebook asks you to leave this result in a variable "
+                              "named `w_sweep`; run the cell that sets it")

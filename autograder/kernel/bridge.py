@@ -25,7 +25,7 @@ MIME = "application/x-autograder-value"
 # it cannot pre-empt these names; it can only tamper with what a later call returns, which gives
 # it nothing it could not get by returning those values itself.
 KERNEL_HELPER = r'''
-def __NAME__(nonce, name, args_json, spy_names):
+def __NAME__(nonce, name, args_json, spy_names, read=False):
     import json as _json, sys as _sys, traceback as _tb
     import numpy as _np
     from IPython.display import publish_display_data as _publish
@@ -92,6 +92,16 @@ def __NAME__(nonce, name, args_json, spy_names):
         _publish({MIME: _json.dumps(payload, allow_nan=True)}, metadata={"nonce": nonce})
 
     spied, originals = {}, {}
+    if read == "modules":
+        send({"nonce": nonce, "status": "ok", "value": sorted({m.split(".")[0] for m in list(_sys.modules)}),
+              "spied": {}})
+        return
+    if read:
+        if name not in _ns:
+            send({"nonce": nonce, "status": "missing", "type": None})
+        else:
+            send({"nonce": nonce, "status": "ok", "value": enc(_ns[name]), "spied": {}})
+        return
     fn = _ns.get(name)
     if not callable(fn):
         send({"nonce": nonce, "status": "missing", "type": type(fn).__name__ if name in _ns else None})
@@ -322,7 +332,22 @@ class KernelBridge:
 
     # -- the call -------------------------------------------------------------------------
 
-    def call(self, function: str, *args: Any, spy: Iterable[str] = (), timeout: float | None = None) -> CallResult:
+    def value(self, name: str, *, timeout: float | None = None) -> Any:
+        """The value of the variable ``name`` the notebook left in the kernel, decoded (nothing is
+        called: an experiment's named results are read as they are).
+
+        Raises:
+            MissingFunction: no such variable. KernelGone, CallTimeout: the kernel did not answer.
+        """
+        return self.call(name, timeout=timeout, _read=True).value
+
+    def modules(self, *, timeout: float | None = None) -> list[str]:
+        """The top-level names of the modules loaded in the kernel (its ``sys.modules``)."""
+        value = self.call("(modules)", timeout=timeout, _read="modules").value
+        return [str(m) for m in value] if isinstance(value, list) else []
+
+    def call(self, function: str, *args: Any, spy: Iterable[str] = (), timeout: float | None = None,
+             _read: bool | str = False) -> CallResult:
         """Call ``function(*args)`` in the kernel and return its value, decoded.
 
         Raises:
@@ -342,7 +367,7 @@ class KernelBridge:
                               "they are judged are used up (they are too slow on every call)", function=function)
         nonce = secrets.token_hex(8)
         args_json = json.dumps([encode(a) for a in args], allow_nan=True)
-        code = f"{self.helper}({nonce!r}, {function!r}, {args_json!r}, {list(spy)!r})"
+        code = f"{self.helper}({nonce!r}, {function!r}, {args_json!r}, {list(spy)!r}, read={_read!r})"
         limit = min(self._limit(timeout), left)
         started = time.monotonic()
         status, payloads, error = self._run(code, limit)
@@ -366,6 +391,9 @@ class KernelBridge:
         kind = payload.get("status")
         if kind == "missing":
             what = payload.get("type")
+            if _read:
+                raise MissingFunction(f"{function} is not defined: the notebook asks you to leave this result in "
+                                      f"a variable named `{function}`; run the cell that sets it", function=function)
             if what is None:
                 raise MissingFunction(f"{function} is not defined: keep its name and run the cell that defines it",
                                       function=function)
