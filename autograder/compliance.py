@@ -20,7 +20,7 @@ import logging
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from .cells import grade_id, is_code, is_protected
+from .cells import grade_id, is_answer, is_code, is_protected
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,10 @@ def expect_compliant(executed, student, allowed: Iterable[str] = DEFAULT_ALLOWED
     from .suite import Mismatch, record
 
     allowed = tuple(allowed)
+    answers = [c for c in (executed.cells if executed is not None else []) if is_answer(c)]
+    if not any(c.source.strip() and "raise NotImplementedError" not in c.source for c in answers):
+        raise Mismatch("nothing to check yet: none of your answer cells has been written "
+                       "(they all still raise NotImplementedError)")
     found = scan_notebook(executed, allowed) if executed is not None else []
     try:
         found += [v for v in loaded_violations(student.modules(), allowed)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -353,8 +354,15 @@ def expect_field(ax: Axes, what: str, *, kinds: Sequence[str] = ("contour", "con
 
 
 def _mentions(label: str, words: Sequence[str]) -> bool:
-    text = label.lower()
-    return any(w.lower() in text for w in words)
+    """Whether ``label`` names one of ``words``: a word anywhere (any case), a one-letter symbol
+    ("w", "M") only standing alone ("$w$", "w [L_sun]", "M_star"), in its own case."""
+    for word in words:
+        if len(word) == 1:
+            if re.search(rf"(?<![A-Za-z\\]){re.escape(word)}(?![A-Za-z])", label):
+                return True
+        elif word.lower() in label.lower():
+            return True
+    return False
 
 
 def expect_labels(ax: Axes, what: str, *, x: Sequence[str] | bool = True, y: Sequence[str] | bool = True,

@@ -122,7 +122,7 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
     if own_pool:
         pool = KernelPool(config, data_dir=lab.release_dir, warm=False,
                           hide=hidden_paths(lab, out, sub.path.parent.parent.parent))
-    session = execution = None
+    session = execution = recovery = None
     try:
         session = pool.take()
         sandbox = session.sandbox_summary()
@@ -135,7 +135,7 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
             # The notebook killed its kernel (sys.exit, os._exit, a crash). Its functions can still
             # be judged: re-run just the lab's own code cells and the answer cells in a fresh kernel.
             session.close()
-            session, recovery_notes = recover_kernel(pool, restored.notebook, parameters)
+            session, recovery_notes, recovery = recover_kernel(pool, restored.notebook, parameters)
             notes.extend(recovery_notes)
             clock.lap("recover")
         bridge = KernelBridge(session.connection_info(), interrupt=session.interrupt,
@@ -144,8 +144,7 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
         try:
             judgement = judge(lab, bridge, seed=seed, sources=answer_sources(restored.notebook),
                               notebook=execution.notebook, parameters=parameters,
-                              figures=read_figures(execution.figures, execution.notebook,
-                                                   described=execution.figures_described))
+                              figures=_figures(execution, recovery))
         finally:
             bridge.close()
         clock.lap("judge")
@@ -196,6 +195,17 @@ def _close_worker_pools() -> None:
     for pool in _worker_pools.values():
         pool.close()
     _worker_pools.clear()
+
+
+def _figures(execution, recovery):
+    """The figures the judge reads: the run's; where the notebook killed its kernel, the cells it
+    never reached show theirs from the recovery run (which re-ran the answer cells)."""
+    figures = read_figures(execution.figures, execution.notebook, described=execution.figures_described)
+    if recovery is not None:
+        shown = {f.grade_id for f in figures if f.grade_id}
+        again = read_figures(recovery.figures, recovery.notebook, described=recovery.figures_described)
+        figures.figures += [f for f in again if f.grade_id and f.grade_id not in shown]
+    return figures
 
 
 def _grade_task(sub: Submission, lab: Lab, out: Path, config: GradingConfig, seed: int,

@@ -93,7 +93,7 @@ class Judgement:
 class _JudgePlugin:
     def __init__(self, lab: Lab, bridge: KernelBridge, seed: int, sources: dict[str, str],
                  notebook=None, parameters: dict | None = None, figures: Figures | None = None):
-        self.lab = lab
+        self._lab = lab
         self._figures = figures if figures is not None else Figures()
         self.sources = dict(sources)
         # Underscored: pytest collects this object's attributes, and the fixtures carry the plain names.
@@ -142,14 +142,14 @@ class _JudgePlugin:
     @pytest.fixture
     def lab(self):
         """The lab being graded (its ``allowed_imports``, its functions)."""
-        return self.lab
+        return self._lab
 
     @pytest.fixture
     def ref(self):
         return self.reference
 
     def pytest_collection_modifyitems(self, session, config, items):
-        declared = self.lab.function_points()
+        declared = self._lab.function_points()
         totals = {name: 0.0 for name in declared}
         for item in items:
             marker = item.get_closest_marker("graded")

@@ -49,8 +49,10 @@ def _summary(value: Any) -> Any:
         stats = {"shape": list(value.shape), "size": int(value.size),
                  "nonfinite": int(value.size - finite.size)}
         if finite.size:
-            stats.update(min=float(finite.min()), max=float(finite.max()), mean=float(finite.mean()),
-                         l2=float(np.sqrt(np.sum(np.square(finite.astype(float))))))
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverging run: 1e300 squared is inf
+                stats.update(min=float(finite.min()), max=float(finite.max()), mean=float(finite.mean()),
+                             l2=float(np.sqrt(np.sum(np.square(finite.astype(float))))))
+            stats = {k: _jsonable(v) if isinstance(v, float) else v for k, v in stats.items()}
         return stats
     if isinstance(value, (bool, np.bool_)):
         return bool(value)

@@ -89,6 +89,14 @@ class _Student:
         return self._modules
 
 
+def test_a_blank_notebook_earns_nothing():
+    blank = _nb("# YOUR CODE HERE\nraise NotImplementedError()", "import numpy as np", protected=(1,))
+    with pytest.raises(Mismatch) as err:
+        expect_compliant(blank, _Student(["numpy"]))
+    assert str(err.value) == ("nothing to check yet: none of your answer cells has been written "
+                              "(they all still raise NotImplementedError)")
+
+
 def test_the_hidden_check_message():
     nb = _nb("import numpy as np", "from sklearn.linear_model import LinearRegression\nimport scipy")
     with pytest.raises(Mismatch) as err:

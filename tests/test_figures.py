@@ -217,7 +217,7 @@ def test_capture_in_a_real_kernel(tmp_path):
     from autograder.kernel import KernelSession
 
     cells = [
-        ("setup", "import numpy as np\nimport matplotlib.pyplot as plt"),
+        ("setup", "import numpy as np\nimport matplotlib.pyplot as plt\n%matplotlib inline"),
         ("shown", "plt.plot([1, 2, 3], [1, 4, 9], label='J'); plt.xlabel('iteration'); plt.legend(); plt.show()\n"
                   "plt.scatter([1, 2], [3, 4], c=[5, 6]); plt.colorbar(label='T')"),
         ("closed", "fig, ax = plt.subplots(); ax.plot([0, 1], [0, 1]); plt.close(fig)"),

@@ -323,8 +323,10 @@ def install(shell, mime=MIME):
 
     formatter = BaseFormatter(parent=shell.display_formatter)
     formatter.format_type = mime
+    # Found as a method of the figure, not registered for its type: `%matplotlib inline` clears
+    # every formatter's printers for Figure (IPython's select_figure_formats), and would drop ours.
     formatter.print_method = "_repr_autograder_figure_"  # not __repr__: only figures are described
-    formatter.for_type(Figure, describe_json)
+    Figure._repr_autograder_figure_ = describe_json
     shell.display_formatter.formatters[mime] = formatter
 
 

@@ -404,7 +404,8 @@ def can_fork(config: GradingConfig) -> bool:
 def recover_kernel(pool: KernelPool, notebook, parameters: dict, attempts: int = 3):
     """A fresh kernel that has run the lab's protected code cells and the student's answer cells
     (and nothing else), leaving out any cell that kills the kernel again. Returns the live
-    session (the caller closes it) and notes saying what was done."""
+    session (the caller closes it), notes saying what was done, and the recovery run's Execution
+    (its figures stand in for those the first run never reached; None when nothing ran)."""
     from .. import cells as nbcells
 
     def keep(cell) -> bool:
@@ -416,7 +417,7 @@ def recover_kernel(pool: KernelPool, notebook, parameters: dict, attempts: int =
 
     cells = [copy.deepcopy(c) for c in notebook.cells if keep(c) or "parameters" in nbcells.tags(c)]
     skipped: list[str] = []
-    session = None
+    session = execution = None
     for _ in range(attempts):
         session = pool.take()
         reduced = copy.deepcopy(notebook)
@@ -426,7 +427,7 @@ def recover_kernel(pool: KernelPool, notebook, parameters: dict, attempts: int =
             break
         culprit = dying_cell(execution.notebook)
         session.close()
-        session = None
+        session = execution = None
         if culprit < 0:
             break
         gid = nbcells.grade_id(cells[culprit]) or f"cell {culprit}"
@@ -437,4 +438,4 @@ def recover_kernel(pool: KernelPool, notebook, parameters: dict, attempts: int =
     if session is None:
         session = pool.take()  # nothing could be recovered: the judge will find no functions
         notes.append("no answer cell could be run without killing the kernel")
-    return session, notes
+    return session, notes, execution
