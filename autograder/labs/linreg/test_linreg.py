@@ -1,8 +1,9 @@
 """Hidden tests for Lab 1 (linear regression). Never released; run by ``autograder.judge``.
 
 Points per function must add up to the ``points`` of the notebook's ``test_<function>`` cell
-(the judge checks): predict 2, compute_cost 4, compute_gradient_loop 4, compute_gradient 4,
-cost_grid 3, gradient_descent 5.
+(the judge checks): plot_data 2, predict 2, compute_cost 4, compute_gradient_loop 4,
+compute_gradient 4, cost_grid 3, plot_cost_surface 3, gradient_descent 5, plot_convergence 2,
+compare_learning_rates 3, plot_fit 2, compliance 2.
 
 Each function is judged on its own: where a function is meant to call another graded function
 (gradient_descent calls compute_gradient, cost_grid may call compute_cost), the tests record
@@ -14,7 +15,11 @@ import ast
 
 import numpy as np
 
+from autograder.compliance import expect_compliant
 from autograder.course import load_sibling
+from autograder.figures import (expect_field, expect_labels, expect_legend, expect_series, figure_of, find_series,
+                                plot_axes)
+from autograder.kernel import CallProblem
 from autograder.suite import (Mismatch, as_number, expect, expect_array, expect_number, expect_pair,
                               expect_sequence, graded, own_result, record)
 
@@ -342,3 +347,233 @@ def test_gd_diverging_learning_rate(student, rng, ref):
     calls = len(spied.get("compute_gradient", []))
     expect(calls in (0, iters), f"with alpha = {alpha} gradient_descent called compute_gradient {calls} times for "
                                 f"{iters} iterations; it should take every step even when the cost grows")
+
+
+# --- figures and experiments -----------------------------------------------------------------
+# Each is judged from the figure its cell showed (described as data while the notebook ran) and
+# the variables the notebook asks the cell to keep, against what the student's *own* functions
+# give: a wrong gradient_descent costs gradient_descent's points, not the plots' as well.
+
+def _points(ax, what):
+    """The series of ``ax`` drawn as points: a scatter, or a line drawn with markers only."""
+    return [s for s in ax.series
+            if s.kind == "scatter" or (s.kind == "line" and s.marker not in (None, "None", "none", "", " "))]
+
+
+def _stars_drawn(ax, ref, what):
+    """Fail unless ``ax`` shows the ten stars as points, mass on x and luminosity on y."""
+    stars = sorted(zip(ref.M.tolist(), ref.L.tolist()))
+    drawn = _points(ax, what)
+    for s in drawn:
+        if s.n == len(stars) and s.x.size == s.n and \
+                np.allclose(sorted(zip(s.x.tolist(), s.y.tolist())), stars, rtol=1e-6):
+            return s
+    for s in drawn:
+        if s.n == len(stars) and s.x.size == s.n and \
+                np.allclose(sorted(zip(s.y.tolist(), s.x.tolist())), stars, rtol=1e-6):
+            raise Mismatch(f"{what} has mass on the y axis and luminosity on the x axis; "
+                           "put M on the x axis and L on the y axis")
+    sizes = ", ".join(str(s.n) for s in drawn) or "none"
+    raise Mismatch(f"{what} should show the ten stars as points (M on the x axis, L on the y axis); "
+                   f"the point series it shows have {sizes} points")
+
+
+MASS, LUMINOSITY = ("mass", "M"), ("luminosity", "L")
+ITERATION, COST = ("iteration", "step", "epoch", "iter"), ("cost", "J", "loss", "error")
+
+
+@graded("plot_data", points=1)
+def test_plot_data_shows_the_stars(figures, ref):
+    what = "your plot of the data"
+    _stars_drawn(plot_axes(figure_of(figures, "plot_data", what), what), ref, what)
+
+
+@graded("plot_data", points=1)
+def test_plot_data_axes_are_labelled(figures):
+    what = "your plot of the data"
+    expect_labels(plot_axes(figure_of(figures, "plot_data", what), what), what, x=MASS, y=LUMINOSITY)
+
+
+def _kept(student, name, what):
+    try:
+        return student.value(name)
+    except CallProblem as exc:
+        raise Mismatch(f"{what}: {exc}") from None
+
+
+def _surface(figures, what):
+    figure = figure_of(figures, "plot_cost_surface", what)
+    ax = plot_axes(figure, what, has=("contour", "contourf", "mesh", "image", "surface"))
+    return ax, expect_field(ax, what, why="draw grid = cost_grid(M, L, w_values, b_values) over w and b")
+
+
+@graded("plot_cost_surface", points=1)
+def test_cost_surface_is_drawn(figures):
+    _surface(figures, "your cost surface")
+
+
+@graded("plot_cost_surface", points=1)
+def test_cost_surface_draws_the_grid(student, figures, ref):
+    what = "your cost surface"
+    w_values = np.asarray(_kept(student, "w_values", what), dtype=float)
+    b_values = np.asarray(_kept(student, "b_values", what), dtype=float)
+    grid = _kept(student, "grid", what)
+    expect(w_values.ndim == 1 and b_values.ndim == 1 and w_values.size >= 2 and b_values.size >= 2,
+           f"{what}: w_values and b_values should be 1-D arrays of at least two values each")
+    # The grid is what the student's own cost_grid gives on the stars (judged there, not here).
+    expect_array("grid (your cost_grid(M, L, w_values, b_values))", np.asarray(grid, dtype=float),
+                 np.asarray(student.cost_grid(ref.M, ref.L, w_values, b_values), dtype=float))
+    grid = np.asarray(grid, dtype=float)
+    _, field = _surface(figures, what)
+    if field.kind == "surface":
+        finite = grid[np.isfinite(grid)]
+        expect(field.vmin is None or (field.vmin >= finite.min() - 1e-6 * abs(finite.min()) - 1e-9 and
+                                      field.vmax <= finite.max() + 1e-6 * abs(finite.max()) + 1e-9),
+               f"{what}: the surface's heights run from {field.vmin:.6g} to {field.vmax:.6g}, outside the costs in "
+               f"`grid` ({finite.min():.6g} to {finite.max():.6g}); draw grid itself")
+    else:
+        # Transposed is the orientation test's to judge (w across, b up), not this one's.
+        expect(field.grid in (None, grid.shape, grid.shape[::-1]),
+               f"{what} draws a grid of shape {field.grid}; `grid` has shape {grid.shape} "
+               "(len(b_values), len(w_values)): draw it as it is")
+
+
+@graded("plot_cost_surface", points=1)
+def test_cost_surface_has_w_across_and_b_up(student, figures):
+    what = "your cost surface"
+    ax, _ = _surface(figures, what)
+    expect_labels(ax, what, x=("w", "weight", "slope"), y=("b", "bias", "intercept"))
+    w_values = np.asarray(_kept(student, "w_values", what), dtype=float)
+    b_values = np.asarray(_kept(student, "b_values", what), dtype=float)
+    for axis, lim, values, name in (("x", ax.xlim, w_values, "w_values"), ("y", ax.ylim, b_values, "b_values")):
+        low, high = float(np.nanmin(values)), float(np.nanmax(values))
+        span = max(high - low, 1e-12)
+        inside = lim is not None and min(lim) <= low + 0.02 * span and max(lim) >= high - 0.02 * span
+        expect(inside and (max(lim) - min(lim)) <= 3 * span + 1e-9,
+               f"{what}'s {axis} axis runs from {min(lim):.4g} to {max(lim):.4g}, not over {name} ({low:.4g} to "
+               f"{high:.4g}): put w on the x axis and b on the y axis" if lim else f"{what} has no {axis} axis range")
+
+
+def _line_of(ax, values, what, description):
+    found = find_series(ax.of_kind("line", "scatter"), values, rtol=1e-6, atol=1e-9)
+    if found is None:
+        raise Mismatch(f"{what} has no line showing {description}")
+    return found
+
+
+def _iterations(series, what):
+    n = series.n
+    x = series.x
+    if not (np.allclose(x, series.indices()) or np.allclose(x, series.indices() + 1)):
+        raise Mismatch(f"{what}: the x values should be the iteration numbers (0 to {n - 1} or 1 to {n}); "
+                       f"they start {', '.join(f'{v:g}' for v in x[:3])}")
+
+
+@graded("plot_convergence", points=1)
+def test_convergence_plot_shows_the_run(student, figures, ref):
+    what = "your convergence plot"
+    history = np.asarray(_kept(student, "J_history", what), dtype=float).ravel()
+    _, _, own = student.gradient_descent(ref.M, ref.L, 0.0, 0.0, 0.1, 1000)
+    expect_array("J_history (your gradient_descent(M, L, 0, 0, 0.1, 1000)'s history)", history,
+                 np.asarray(own, dtype=float).ravel())
+    ax = plot_axes(figure_of(figures, "plot_convergence", what), what)
+    _line_of(ax, history, what, f"J_history (the {history.size} costs of the run)")
+
+
+@graded("plot_convergence", points=1)
+def test_convergence_plot_axes(student, figures):
+    what = "your convergence plot"
+    history = np.asarray(_kept(student, "J_history", what), dtype=float).ravel()
+    ax = plot_axes(figure_of(figures, "plot_convergence", what), what)
+    _iterations(_line_of(ax, history, what, "J_history"), what)
+    expect_labels(ax, what, x=ITERATION, y=COST)
+
+
+def _rates_and_histories(student, what):
+    rates = _kept(student, "rates", what)
+    histories = _kept(student, "histories", what)
+    if isinstance(histories, np.ndarray) and histories.ndim == 2:  # one row per rate
+        histories = list(histories)
+    if isinstance(histories, dict):  # keyed by rate: as good as a list in the order of rates
+        try:
+            histories = [histories[r] for r in rates]
+        except (KeyError, TypeError):
+            raise Mismatch(f"{what}: histories is a dict whose keys are not the rates in `rates`") from None
+    try:
+        rates = [float(as_number("a rate in `rates`", r)) for r in rates]
+    except (TypeError, Mismatch):
+        raise Mismatch(f"{what}: `rates` should be a list of learning rates (numbers)") from None
+    # Comparing is the point of the part: fewer than three rates is no comparison, in any of its tests.
+    expect(len(set(rates)) >= 3 and all(r > 0 for r in rates),
+           f"{what}: `rates` should hold at least three different positive learning rates; it holds "
+           f"{[float(f'{r:.6g}') for r in rates]}")
+    expect(isinstance(histories, (list, tuple)) and len(histories) == len(rates),
+           f"{what}: `histories` should hold one J_history per rate in `rates` ({len(rates)}), in the same order")
+    return rates, [np.asarray(h, dtype=float).ravel() for h in histories]
+
+
+@graded("compare_learning_rates", points=1)
+def test_learning_rates_experiment(student, ref):
+    what = "your learning-rate experiment"
+    rates, histories = _rates_and_histories(student, what)
+    for rate, history in zip(rates, histories):
+        _, _, own = student.gradient_descent(ref.M, ref.L, 0.0, 0.0, rate, 300)
+        expect_array(f"histories entry for alpha = {rate:g} (your gradient_descent(M, L, 0, 0, {rate:g}, 300))",
+                     history, np.asarray(own, dtype=float).ravel())
+
+
+@graded("compare_learning_rates", points=1)
+def test_learning_rates_plot_has_a_line_per_rate(student, figures):
+    what = "your learning-rate plot"
+    rates, histories = _rates_and_histories(student, what)
+    ax = plot_axes(figure_of(figures, "compare_learning_rates", what), what)
+    lines = expect_series(ax, what, kind="line", at_least=len(rates),
+                          why=f"draw one per learning rate in `rates` ({len(rates)})")
+    for rate, history in zip(rates, histories):
+        if find_series(lines, history) is None:
+            raise Mismatch(f"{what} has no line showing the history of alpha = {rate:g}; draw one per rate")
+
+
+@graded("compare_learning_rates", points=1)
+def test_learning_rates_plot_legend_and_axes(student, figures):
+    what = "your learning-rate plot"
+    rates, _ = _rates_and_histories(student, what)
+    figure = figure_of(figures, "compare_learning_rates", what)
+    ax = plot_axes(figure, what)
+    legend = expect_legend(ax, what, figure=figure)
+    expect(len(legend) >= len(rates), f"{what}'s legend has {len(legend)} entries; name each of the "
+                                      f"{len(rates)} learning rates in it")
+    expect_labels(ax, what, x=ITERATION, y=COST)
+
+
+@graded("plot_fit", points=1)
+def test_fit_is_the_run_and_shows_the_stars(student, figures, ref):
+    what = "your plot of the fit"
+    w_fit = as_number("w_fit", _kept(student, "w_fit", what))
+    b_fit = as_number("b_fit", _kept(student, "b_fit", what))
+    w_own, b_own, _ = student.gradient_descent(ref.M, ref.L, 0.0, 0.0, 0.1, 10_000)
+    expect_number("w_fit (your gradient_descent(M, L, 0, 0, 0.1, 10000)'s w)", w_fit, as_number("w", w_own))
+    expect_number("b_fit (your gradient_descent(M, L, 0, 0, 0.1, 10000)'s b)", b_fit, as_number("b", b_own))
+    _stars_drawn(plot_axes(figure_of(figures, "plot_fit", what), what), ref, what)
+
+
+@graded("plot_fit", points=1)
+def test_fit_line_is_drawn_over_the_stars(student, figures):
+    what = "your plot of the fit"
+    w_fit = float(as_number("w_fit", _kept(student, "w_fit", what)))
+    b_fit = float(as_number("b_fit", _kept(student, "b_fit", what)))
+    ax = plot_axes(figure_of(figures, "plot_fit", what), what)
+    lines = [s for s in ax.of_kind("line") if s.n >= 2 and s not in _points(ax, what)]
+    for line in lines:
+        if np.allclose(line.y, w_fit * line.x + b_fit, rtol=1e-6, atol=1e-9):
+            expect_labels(ax, what, x=MASS, y=LUMINOSITY)
+            return
+    raise Mismatch(f"{what} has no line y = w_fit * M + b_fit (w_fit = {w_fit:.4g}, b_fit = {b_fit:.4g}); "
+                   f"draw your fitted line over the stars ({len(lines)} other line{'s' if len(lines) != 1 else ''})")
+
+
+# --- compliance (2) --------------------------------------------------------------------------
+
+@graded("compliance", points=2)
+def test_only_numpy_and_matplotlib(executed, student, lab):
+    expect_compliant(executed, student, lab.allowed_imports)
