@@ -766,7 +766,7 @@ def load_inputs(lab: Lab) -> dict[str, Callable[[np.random.Generator], tuple]]:
     if not (lab.content_dir / INPUTS_FILE).is_file():
         return {}
     found = dict(getattr(load_content_module(lab, INPUTS_FILE, what="audit inputs"), "INPUTS", {}))
-    known = {f.name for f in lab.functions}
+    known = {f.name for f in lab.coded}
     unknown = sorted(set(found) - known)
     if unknown:
         raise CourseError(f"lab {lab.name}: {INPUTS_FILE} has generators for {', '.join(unknown)}, which "
@@ -1180,7 +1180,7 @@ def audit_lab(lab_name: str, *, course_root: Path | None = None, sample: int | N
     generated: dict[str, list[Mutant]] = {}
     totals: dict[str, int] = {}
     candidates: list[_Candidate] = []
-    audited = [g for g in lab.functions if lab.kind_of(g.name) == "function"]  # figures etc. have no mutants
+    audited = list(lab.coded)  # figures, experiments and compliance have no mutants
     for graded in audited:
         name = graded.name
         if not inspect.isfunction(getattr(ref, name, None)):

@@ -224,14 +224,37 @@ def cmd_gradebook(args) -> int:
 
 
 def cmd_labs(args) -> int:
-    from .course import find_course_root, list_labs, load_lab
+    import json
+
+    from .course import PART_KINDS, find_course_root, list_labs, load_lab
 
     root = args.course or find_course_root()
-    for name in list_labs(root):
-        lab = load_lab(name, root)
-        print(f"{name:10} {lab.title}  ({lab.max_score:g} autograded points + {lab.manual_points:g} by hand; "
-              f"functions: {', '.join(f.name for f in lab.functions)})")
+    labs = [load_lab(name, root) for name in list_labs(root)]
+    if args.json:
+        doc = []
+        for lab in labs:
+            by_kind = {kind: 0.0 for kind in PART_KINDS}
+            for part in lab.functions:
+                by_kind[lab.kind_of(part.name)] += part.points
+            doc.append({"lab": lab.name, "title": lab.title, "notebook": lab.notebook,
+                        "autograded_points": lab.max_score, "manual_points": lab.manual_points,
+                        "points_by_kind": {**by_kind, "manual": lab.manual_points},
+                        "parts": [{"name": f.name, "kind": lab.kind_of(f.name), "points": f.points}
+                                  for f in lab.functions]})
+        print(json.dumps(doc, indent=2))
+        return 0
+    for lab in labs:
+        kinds: dict[str, list] = {kind: [] for kind in PART_KINDS}
+        for part in lab.functions:
+            kinds[lab.kind_of(part.name)].append(part)
+        parts = "; ".join(f"{_KIND_WORDS[kind]} {sum(p.points for p in found):g}: {', '.join(p.name for p in found)}"
+                          for kind, found in kinds.items() if found)
+        print(f"{lab.name:10} {lab.title}  ({lab.max_score:g} autograded points + {lab.manual_points:g} by hand; "
+              f"{parts})")
     return 0
+
+
+_KIND_WORDS = {"function": "functions", "figure": "figures", "experiment": "experiments", "compliance": "compliance"}
 
 
 def cmd_feedback(args) -> int:
@@ -533,8 +556,9 @@ def build_parser() -> argparse.ArgumentParser:
     results_command("gradebook", "write results into the course's nbgrader gradebook (formgrader, export)",
                     cmd_gradebook, student_option("sync only this student"))
 
-    p = sub.add_parser("labs", help="list the course's labs")
+    p = sub.add_parser("labs", help="list the course's labs, their graded parts and points by kind")
     course_option(p)
+    p.add_argument("--json", action="store_true", help="print the list as JSON: per lab its parts, kinds and points")
     p.set_defaults(func=cmd_labs)
     return parser
 

@@ -61,6 +61,12 @@ class Lab:
         return dict(self.kinds).get(part, "compliance" if part == "compliance" else "function")
 
     @property
+    def coded(self) -> tuple[GradedFunction, ...]:
+        """The graded parts that are functions the hidden suite calls (not figures, experiments or
+        the compliance check): what the audit mutates and the named mistakes are written for."""
+        return tuple(f for f in self.functions if self.kind_of(f.name) == "function")
+
+    @property
     def source_dir(self) -> Path:
         return self.course_root / "source" / self.name
 

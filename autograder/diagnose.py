@@ -81,7 +81,7 @@ def _content(lab: "Lab", filename: str, attribute: str) -> list:
         return []
     module = load_content_module(lab, filename, what=attribute.lower())
     found = list(getattr(module, attribute, []))
-    known = {f.name for f in lab.functions}
+    known = {f.name for f in lab.coded}
     for item in found:
         if item.function not in known:
             raise CourseError(f"lab {lab.name}: {filename} names {item.function!r}, which is not a graded function "

@@ -237,7 +237,7 @@ def test_every_graded_function_has_an_input_generator_that_the_reference_accepts
     lab = load_lab(lab_name, course)
     ref = load_reference(lab)
     inputs = audit.load_inputs(lab)
-    assert set(inputs) == {f.name for f in lab.functions}
+    assert set(inputs) == {f.name for f in lab.coded}
     for function, draw in inputs.items():
         rng = np.random.default_rng(0)
         kinds, raised = set(), set()
@@ -259,7 +259,7 @@ def test_variants_cover_every_function_and_keep_its_contract(course, lab_name):
     lab = load_lab(lab_name, course)
     ref = load_reference(lab)
     variants = load_variants(lab)
-    for graded in lab.functions:
+    for graded in lab.coded:
         mine = [v for v in variants if v.function == graded.name]
         assert len(mine) >= 2, graded.name
         assert len({v.name for v in mine}) == len(mine)
@@ -408,10 +408,10 @@ def test_sampled_audit(course, tmp_path, capsys, lab_name):
     doc = json.loads(report_path.read_text())
     lab = load_lab(lab_name, course)
     assert doc["lab"] == lab_name and doc["seed"] == audit.DEFAULT_SEED
-    assert list(doc["functions"]) == [f.name for f in lab.functions]
+    assert list(doc["functions"]) == [f.name for f in lab.coded]
     mistakes = load_mistakes(lab)
     variants = load_variants(lab)
-    assert doc["candidates"] == len(lab.functions) + len(mistakes) + len(variants)
+    assert doc["candidates"] == len(lab.coded) + len(mistakes) + len(variants)
     for name, f in doc["functions"].items():
         assert f["generated"] == 1 and f["total"] > 1
         assert f["killed"] + len(f["survived"]) + len(f["equivalent"]) == 1

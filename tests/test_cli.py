@@ -1,4 +1,5 @@
 """The command line: exit statuses and the one-line messages a user sees."""
+import json
 
 import pytest
 
@@ -52,8 +53,25 @@ def test_labs(capsys):
     assert code == 0
     lines = out.splitlines()
     assert [line.split()[0] for line in lines] == ["linreg", "polyreg", "cloud"]
-    assert "linreg     Lab 1: Stellar luminosity from first principles  (22 autograded points + 4 by hand; " \
-           "functions: predict, compute_cost, compute_gradient_loop, compute_gradient, cost_grid, gradient_descent)" in lines
+    assert "linreg     Lab 1: Stellar luminosity from first principles  (36 autograded points + 4 by hand; " \
+           "functions 22: predict, compute_cost, compute_gradient_loop, compute_gradient, cost_grid, gradient_descent; " \
+           "figures 9: plot_data, plot_cost_surface, plot_convergence, plot_fit; experiments 3: compare_learning_rates; " \
+           "compliance 2: compliance)" in lines
+
+
+def test_labs_json_gives_points_by_kind(capsys):
+    code, out, _ = run(capsys, "labs", "--json", "--course", str(REPO))
+    assert code == 0
+    doc = {entry["lab"]: entry for entry in json.loads(out)}
+    assert list(doc) == ["linreg", "polyreg", "cloud"]
+    linreg = doc["linreg"]
+    assert linreg["points_by_kind"] == {"function": 22.0, "figure": 9.0, "experiment": 3.0, "compliance": 2.0,
+                                        "manual": 4.0}
+    assert sum(p["points"] for p in linreg["parts"]) == linreg["autograded_points"] == 36.0
+    assert {p["name"]: p["kind"] for p in linreg["parts"]}["plot_cost_surface"] == "figure"
+    for entry in doc.values():  # every lab's kinds add up to its points
+        kinds = entry["points_by_kind"]
+        assert sum(v for k, v in kinds.items() if k != "manual") == entry["autograded_points"]
 
 
 @pytest.mark.slow
@@ -63,8 +81,8 @@ def test_grade_an_invalid_submission_exits_0_with_a_table(capsys, course, tmp_pa
     code, out, err = run(capsys, "grade", "linreg", "--submissions", str(tmp_path / "s"), "--out",
                          str(tmp_path / "o"), "--course", str(course))
     assert code == 0
-    assert "amy " in out and "0/22  invalid: linreg.ipynb is empty (0 bytes)" in out
-    assert "[1/1] 1 not graded amy: invalid 0/22  (elapsed" in err
+    assert "amy " in out and "0/36  invalid: linreg.ipynb is empty (0 bytes)" in out
+    assert "[1/1] 1 not graded amy: invalid 0/36  (elapsed" in err
     assert (tmp_path / "o" / "grades.csv").is_file()
 
 

@@ -55,7 +55,7 @@ def test_a_mistake_runs_with_the_references_other_functions_and_the_labs_data(co
 @pytest.mark.parametrize("lab_name", ["linreg", "polyreg"])
 def test_every_mistake_and_variant_names_a_graded_function_once(course, lab_name):
     lab = load_lab(lab_name, course)
-    functions = {f.name for f in lab.functions}
+    functions = {f.name for f in lab.coded}
     mistakes = load_mistakes(lab)
     assert {m.function for m in mistakes} == functions  # every function has at least one
     assert len({(m.function, m.name) for m in mistakes}) == len(mistakes)

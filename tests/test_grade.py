@@ -17,6 +17,8 @@ from conftest import FAST, grade_one
 
 pytestmark = pytest.mark.slow
 
+MAX = 36.0  # Lab 1's autograded points: 22 for the functions, 14 for the figures, experiments and compliance
+
 RESULT_KEYS = {"schema", "student", "lab", "notebook", "status", "message", "score", "max_score",
                "manual_max_score", "seed", "functions", "tests", "execution", "notes", "grader_errors",
                "timings", "environment", "submission_sha256", "started_at", "finished_at", "config"}
@@ -30,7 +32,7 @@ def by_student(demo):
 def test_reference_scores_full_marks(demo):
     ada = by_student(demo)["ada"]
     assert ada["status"] == "graded" and ada["message"] == ""
-    assert ada["score"] == ada["max_score"] == 22.0
+    assert ada["score"] == ada["max_score"] == MAX
     assert all(t["status"] == "passed" for t in ada["tests"])
 
 
@@ -39,8 +41,10 @@ def test_blank_release_scores_zero_without_crashing(demo):
     assert dirac["status"] == "graded"
     assert dirac["score"] == 0.0
     assert {t["status"] for t in dirac["tests"]} <= {"error", "failed"}
-    first = dirac["tests"][0]
+    first = next(t for t in dirac["tests"] if t["function"] == "predict")
     assert first["message"] == "predict raised NotImplementedError (line 4 of its cell)"
+    plot = next(t for t in dirac["tests"] if t["function"] == "plot_data")
+    assert plot["message"].startswith("your plot of the data: no figure was shown by its cell (plot_data)")
 
 
 @pytest.mark.parametrize("student", [s for s, spec in STUDENTS.items() if isinstance(spec["loses"], dict)])
@@ -49,7 +53,7 @@ def test_each_seeded_mistake_loses_exactly_its_functions_points(demo, student):
     lost = {name: f["max_points"] - f["points"] for name, f in result["functions"].items()
             if f["points"] != f["max_points"]}
     assert lost == {k: float(v) for k, v in STUDENTS[student]["loses"].items()}
-    assert result["score"] == 22.0 - sum(lost.values())
+    assert result["score"] == MAX - sum(lost.values())
 
 
 def test_failure_messages_speak_to_the_student(demo):
@@ -66,11 +70,21 @@ def test_failure_messages_speak_to_the_student(demo):
     assert euler["test_gradient_loop_single_star"]["message"] == (
         "compute_gradient_loop raised IndexError: index 1 is out of bounds for axis 0 with size 1 (line 6 of its cell)")
     fermi = {t["name"]: t for t in results["fermi"]["tests"]}
-    assert fermi["test_gd_calls_compute_gradient_each_iteration"]["status"] == "timeout"
-    assert fermi["test_gd_calls_compute_gradient_each_iteration"]["message"] == (
-        "gradient_descent did not return within 5 s (an infinite loop, or far too much work?)")
-    assert fermi["test_gd_update_rule"]["message"] == (
-        "gradient_descent did not return within 5 s in an earlier test; not called again")
+    assert fermi["test_gradient_loop_random"]["status"] == "timeout"
+    assert fermi["test_gradient_loop_random"]["message"] == (
+        "compute_gradient_loop did not return within 5 s (an infinite loop, or far too much work?)")
+    assert fermi["test_gradient_loop_single_star"]["message"] == (
+        "compute_gradient_loop did not return within 5 s in an earlier test; not called again")
+    gauss = {t["name"]: t for t in results["gauss"]["tests"]}
+    assert gauss["test_convergence_plot_shows_the_run"]["message"].startswith(
+        "your convergence plot: no figure was shown by its cell (plot_convergence)")
+    assert gauss["test_learning_rates_experiment"]["message"] == (
+        "your learning-rate experiment: `rates` should hold at least three different positive learning rates; "
+        "it holds [0.1]")
+    hopper = {t["name"]: t for t in results["hopper"]["tests"]}
+    assert "np.polyfit" in hopper["test_only_numpy_and_matplotlib"]["message"]
+    assert hopper["test_plot_data_axes_are_labelled"]["message"] == (
+        "your plot of the data has no x-axis label; label it (for example one that says 'mass')")
 
 
 def test_never_ending_notebook_is_bounded_and_reported(demo):
@@ -86,8 +100,8 @@ def test_result_json_schema(demo):
         on_disk = json.loads((demo.grading.out / result.student / "linreg" / "result.json").read_text())
         assert set(on_disk) == RESULT_KEYS
         assert on_disk["seed"] == demo.grading.seed
-        assert on_disk["max_score"] == 22.0 and on_disk["manual_max_score"] == 4.0
-        assert len(on_disk["tests"]) == 18
+        assert on_disk["max_score"] == MAX and on_disk["manual_max_score"] == 4.0
+        assert len(on_disk["tests"]) == 31
         for test in on_disk["tests"]:
             assert set(test) - {"diagnosis"} == TEST_KEYS  # a diagnosis only where a named mistake explains a failure
             assert "diagnosis" not in test or (test["status"] != "passed" and set(test["diagnosis"]) == {"mistake", "text"})
@@ -103,9 +117,9 @@ def test_grades_csv_has_one_row_per_student(demo):
     rows = list(csv.DictReader(demo.grading.grades_csv.open()))
     assert [r["student"] for r in rows] == sorted(STUDENTS)
     ada = next(r for r in rows if r["student"] == "ada")
-    assert (ada["score"], ada["max_score"], ada["gradient_descent"]) == ("22", "22", "5")
+    assert (ada["score"], ada["max_score"], ada["gradient_descent"]) == ("36", "36", "5")
     bohr = next(r for r in rows if r["student"] == "bohr")
-    assert (bohr["score"], bohr["compute_gradient"]) == ("18", "0")
+    assert (bohr["score"], bohr["compute_gradient"]) == ("32", "0")
 
 
 def test_bad_files_become_result_rows_and_resume_skips_finished_work(course, tmp_path):
@@ -122,7 +136,7 @@ def test_bad_files_become_result_rows_and_resume_skips_finished_work(course, tmp
     first = grade_class("linreg", submissions=subs, out=out, seed=7, course_root=course, config=FAST)
     write_class_grades(first)
     rows = {r.student: r.to_json() for r in first.results}
-    assert (rows["good"]["status"], rows["good"]["score"]) == ("graded", 22.0)
+    assert (rows["good"]["status"], rows["good"]["score"]) == ("graded", MAX)
     assert (rows["broken"]["status"], rows["broken"]["score"]) == ("invalid", 0.0)
     assert rows["broken"]["message"] == "linreg.ipynb is not valid JSON (line 1, column 1): was it saved from Jupyter?"
     assert (rows["absent"]["status"], rows["absent"]["message"]) == ("missing", "no linreg.ipynb was submitted")
@@ -136,7 +150,7 @@ def test_bad_files_become_result_rows_and_resume_skips_finished_work(course, tmp
                       course_root=course, config=FAST)
     write_class_grades(one)
     assert [r.student for r in one.results] == ["good"] and one.graded == 1
-    assert one.results[0].seed == 9 and one.results[0].score == 22.0
+    assert one.results[0].seed == 9 and one.results[0].score == MAX
     rows = list(csv.DictReader((out / "grades.csv").open()))
     assert sorted(r["student"] for r in rows) == ["absent", "broken", "good"]
 
@@ -153,17 +167,18 @@ def test_same_seed_same_values(course, demo, tmp_path):
 
 
 def test_reference_module_itself_scores_full_marks(course, tmp_path):
-    """The hidden suite agrees with the reference: its own code, pasted into the answer cells, gets 22/22."""
+    """The hidden suite agrees with the reference: its own functions, pasted into the answer cells
+    (the figures and experiments left as the source solution draws them), get full marks."""
     import inspect
 
     from autograder.judge import load_reference
 
     lab = load_lab("linreg", course)
     reference = load_reference(lab)
-    answers = {f.name: inspect.getsource(getattr(reference, f.name)) for f in lab.functions}
+    answers = {f.name: inspect.getsource(getattr(reference, f.name)) for f in lab.coded}
     result = grade_one(course, tmp_path, "linreg", answers)
     assert [t["name"] for t in result["tests"] if t["status"] != "passed"] == []
-    assert result["score"] == 22.0
+    assert result["score"] == MAX
 
 
 def test_results_identical_whatever_the_number_of_workers(course, demo, tmp_path):
@@ -179,6 +194,6 @@ def test_results_identical_whatever_the_number_of_workers(course, demo, tmp_path
                                                                 t["values"]) for t in r["tests"]])
                                     for r in (g.to_json() for g in graded.results)]
     first = runs[(1, False)]
-    assert [score for _, score, _ in first] == [22.0, 18.0, 18.0]
+    assert [score for _, score, _ in first] == [MAX, 32.0, 32.0]
     assert runs[(1, True)] == first
     assert runs[(2, True)] == first
