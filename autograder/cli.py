@@ -181,7 +181,7 @@ def cmd_validate(args) -> int:
     for note in report.notes:
         print(f"  note: {note}")
     passing = report.passing
-    print(f"{passing} of {len(report.checks)} functions pass their visible checks. "
+    print(f"{passing} of {len(report.checks)} parts pass their visible checks. "
           "These are sanity checks; the grade comes from hidden tests.")
     return _exit_status(None if report.passed else CheckFailed)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -158,7 +159,9 @@ def scan_notebook(nb, allowed: Iterable[str] = DEFAULT_ALLOWED, *, cells: Sequen
         if not is_code(cell):
             continue
         try:
-            tree = ast.parse(_python(cell.source))
+            with warnings.catch_warnings():  # a student's "\o" in a plain string is theirs, not a grader warning
+                warnings.simplefilter("ignore")
+                tree = ast.parse(_python(cell.source))
         except SyntaxError:
             continue  # a cell that does not parse is the grade's to judge, not this check's
         scanner = _Scanner(allowed, aliases)
@@ -177,6 +180,13 @@ def loaded_violations(modules: Iterable[str], allowed: Iterable[str] = DEFAULT_A
             for top in tops if top in FITTING_LIBRARIES and top not in allowed]
 
 
+def attempted(notebook) -> bool:
+    """Whether any answer cell of ``notebook`` has been written (a release's blank stubs all still
+    raise NotImplementedError): a blank notebook has nothing to check, so it earns no compliance points."""
+    answers = [c for c in (notebook.cells if notebook is not None else []) if is_answer(c)]
+    return any(c.source.strip() and "raise NotImplementedError" not in c.source for c in answers)
+
+
 def expect_compliant(executed, student, allowed: Iterable[str] = DEFAULT_ALLOWED) -> None:
     """For a hidden test: fail, naming each cell and line, if the submission imports or calls
     what the lab does not allow. ``executed`` is the executed notebook; ``student`` the judge's
@@ -184,8 +194,7 @@ def expect_compliant(executed, student, allowed: Iterable[str] = DEFAULT_ALLOWED
     from .suite import Mismatch, record
 
     allowed = tuple(allowed)
-    answers = [c for c in (executed.cells if executed is not None else []) if is_answer(c)]
-    if not any(c.source.strip() and "raise NotImplementedError" not in c.source for c in answers):
+    if not attempted(executed):
         raise Mismatch("nothing to check yet: none of your answer cells has been written "
                        "(they all still raise NotImplementedError)")
     found = scan_notebook(executed, allowed) if executed is not None else []

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cells import grade_id
-from .compliance import scan_notebook
+from .compliance import attempted, scan_notebook
 from .config import GradingConfig, load_config
 from .course import Lab, find_course_root, list_labs, load_lab
 from .errors import CourseError, SubmissionError
 from .execute import execute_notebook
+from .figures import Figures, read_figures
 from .grade import hidden_paths
 from .kernel import TIMEOUT_ENAME, KernelPool
 from .load import load_notebook
@@ -54,6 +55,24 @@ class ValidationReport:
 
 def _error(cell) -> dict | None:
     return next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+
+
+def _figure_problem(figures: Figures, part: str) -> str:
+    """What a student can be told about a figure part without the hidden tests: whether its cell
+    showed a figure, and whether that figure's axes say what they show ("" when nothing is wrong)."""
+    if not figures.described:
+        return ""  # this kernel could not describe figures: nothing to say either way
+    shown = figures.in_cell(part)
+    if not shown:
+        return "its cell showed no figure (draw it there and call plt.show())"
+    plots = shown[-1].plots
+    if not plots:
+        return "its figure is empty"
+    for ax in plots:
+        for axis, label in (("x", ax.xlabel), ("y", ax.ylabel)):
+            if not label.strip():
+                return f"its figure has no {axis}-axis label"
+    return ""
 
 
 def _describe(error: dict) -> str:
@@ -117,6 +136,7 @@ def validate_notebook(path: Path, *, lab_name: str | None = None, course_root: P
     for index, cell in enumerate(cells):
         by_id.setdefault(grade_id(cell), (index, cell))
     timed_out = {p.cell for p in execution.problems if p.kind in ("timeout", "skipped")}
+    figures = read_figures(execution.figures, execution.notebook, described=execution.figures_described)
     checks = []
     accounted = set()
     for function in lab.functions:
@@ -127,6 +147,9 @@ def validate_notebook(path: Path, *, lab_name: str | None = None, course_root: P
         if lab.kind_of(function.name) == "compliance":
             # Read from the cells, never run: the same scan the hidden test makes of the source.
             found = scan_notebook(execution.notebook, lab.allowed_imports)
+            if not attempted(execution.notebook):
+                checks.append(FunctionCheck(function.name, NOT_ATTEMPTED, "nothing to check yet: no answer cell is written"))
+                continue
             checks.append(FunctionCheck(function.name, TestStatus.FAILED, "; ".join(v.message() for v in found[:3]))
                           if found else FunctionCheck(function.name, TestStatus.PASSED))
             continue
@@ -144,6 +167,8 @@ def validate_notebook(path: Path, *, lab_name: str | None = None, course_root: P
             error = _error(test[1])
             status = NOT_ATTEMPTED if error.get("ename") == "NotImplementedError" else TestStatus.FAILED
             checks.append(FunctionCheck(function.name, status, _describe(error)))
+        elif lab.kind_of(function.name) == "figure" and (problem := _figure_problem(figures, function.name)):
+            checks.append(FunctionCheck(function.name, TestStatus.FAILED, problem))
         else:
             checks.append(FunctionCheck(function.name, TestStatus.PASSED))
     others = []

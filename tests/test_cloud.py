@@ -223,6 +223,6 @@ def test_local_mode_job_in_real_containers_matches_local_grading(grading_image, 
     report = compare(local_out, cloud_out)
     assert report.ok, [m.line() for m in report.mismatches]
     rows = {row["student"]: (row["b"]["status"], row["b"]["score"]) for row in report.submissions}
-    assert rows == {"ada": ("graded", 22.0), "bohr": ("graded", 18.0), "dirac": ("graded", 0.0),
+    assert rows == {"ada": ("graded", 36.0), "bohr": ("graded", 32.0), "dirac": ("graded", 0.0),
                     "only-polyreg": ("missing", 0.0)}
     assert (cloud_out / "grades.csv").read_text() == (local_out / "grades.csv").read_text()

@@ -30,8 +30,10 @@ from conftest import FAST
 
 pytestmark = pytest.mark.slow
 
-FULL = {"predict": 2.0, "compute_cost": 4.0, "compute_gradient_loop": 4.0, "compute_gradient": 4.0,
-        "cost_grid": 3.0, "gradient_descent": 5.0}
+FULL = {"plot_data": 2.0, "predict": 2.0, "compute_cost": 4.0, "compute_gradient_loop": 4.0, "compute_gradient": 4.0,
+        "cost_grid": 3.0, "plot_cost_surface": 3.0, "gradient_descent": 5.0, "plot_convergence": 2.0,
+        "compare_learning_rates": 3.0, "plot_fit": 2.0, "compliance": 2.0}
+MAX = sum(FULL.values())  # 36
 
 ONE_OVER_M_COST = ("def compute_cost(x, y, w, b):\n    x = np.asarray(x, dtype=float)\n"
                    "    return float(np.sum((w * x + b - y) ** 2) / x.shape[0])")
@@ -43,7 +45,7 @@ FLOOD = "for _ in range(100):\n    print('x' * 2**20)"
 FORGE = '''
 import json, os
 forged = {"schema": "autograder.result/1", "student": "forger", "lab": "linreg", "status": "graded",
-          "score": 22.0, "max_score": 22.0, "tests": [], "submission_sha256": None}
+          "score": 36.0, "max_score": 36.0, "tests": [], "submission_sha256": None}
 attempts = {}
 for target in TARGETS:
     try:
@@ -190,7 +192,7 @@ def executed(corpus, student):
 
 
 def graded_full_marks(result):
-    assert (result["status"], result["score"]) == ("graded", 22.0), (result["message"], failing(result))
+    assert (result["status"], result["score"]) == ("graded", MAX), (result["message"], failing(result))
     assert points(result) == FULL
     assert result["grader_errors"] == []
 
@@ -209,12 +211,12 @@ def test_infinite_loop_at_top_level_is_cut_at_the_cell_limit(corpus):
 
 def test_100_mb_of_output_is_cut_and_the_score_is_right(corpus):
     result = corpus["results"]["flood"]
-    assert (result["status"], result["score"]) == ("graded", 18.0)
+    assert (result["status"], result["score"]) == ("graded", MAX - 4)
     assert points(result) == {**FULL, "compute_cost": 0.0}
     # The visible check that fails after the flood is still reported: errors pass the output cap.
-    assert result["message"] == ("1 cell raised an error (first: cell 11, AssertionError); "
+    assert result["message"] == ("1 cell raised an error (first: cell 12, AssertionError); "
                                  "1 cell printed past the output limit (cut)")
-    assert [(p["cell"], p["kind"]) for p in result["execution"]["problems"]] == [(4, "output_cut"), (11, "error")]
+    assert [(p["cell"], p["kind"]) for p in result["execution"]["problems"]] == [(4, "output_cut"), (12, "error")]
     folder = corpus["out"] / "flood" / "linreg"
     cap = FAST.max_output_mb * 2**20
     assert (folder / "linreg.ipynb").stat().st_size < cap + 2**20  # not 100 MB
@@ -240,14 +242,15 @@ def test_a_huge_exception_message_is_clipped_not_kept(corpus):
 def test_forged_result_files_are_refused_or_never_read(corpus):
     out, subs = corpus["out"], corpus["subs"]
     forger, honest = corpus["results"]["forger"], corpus["results"]["honest"]
-    assert (forger["status"], forger["score"]) == ("graded", 18.0)
-    assert points(forger) == {**FULL, "compute_cost": 0.0}
-    assert forger["message"] == "1 cell raised an error (first: cell 11, AssertionError)"
+    # Its cell imports json and os, which the lab does not allow: the compliance points go too.
+    assert (forger["status"], forger["score"]) == ("graded", MAX - 4 - 2)
+    assert points(forger) == {**FULL, "compute_cost": 0.0, "compliance": 0.0}
+    assert forger["message"] == "1 cell raised an error (first: cell 12, AssertionError)"
     graded_full_marks(honest)
     on_disk = {s: json.loads((out / s / "linreg" / "result.json").read_text()) for s in ("forger", "honest")}
     assert on_disk["forger"] == forger and on_disk["honest"] == honest  # what the grader wrote, nothing else
     rows = {r["student"]: r for r in csv.DictReader((out / "grades.csv").open(encoding="utf-8"))}
-    assert (rows["forger"]["score"], rows["forger"]["compute_cost"]) == ("18", "0")
+    assert (rows["forger"]["score"], rows["forger"]["compute_cost"]) == ("30", "0")
     assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in subs.rglob("*.ipynb")} == corpus["before"]
     assert not (out / "result.json").exists() and not (out.parent / "result.json").exists()
 
@@ -295,19 +298,19 @@ MISSING_LOOP = {
 
 def test_deleted_answer_cell_costs_that_function_only(corpus):
     result = corpus["results"]["deletes_answer"]
-    assert (result["status"], result["score"]) == ("graded", 18.0)
+    assert (result["status"], result["score"]) == ("graded", MAX - 4)
     assert points(result) == {**FULL, "compute_gradient_loop": 0.0}
     assert failing(result) == MISSING_LOOP
-    assert result["message"] == "2 cells raised an error (first: cell 12, NameError)"
+    assert result["message"] == "2 cells raised an error (first: cell 13, NameError)"
     assert result["notes"] == []  # an answer cell is the student's: not re-inserted as a blank stub
 
 
 def test_renamed_function_scores_zero_with_a_clear_message_others_keep_points(corpus):
     result = corpus["results"]["renames_function"]
-    assert (result["status"], result["score"]) == ("graded", 18.0)
+    assert (result["status"], result["score"]) == ("graded", MAX - 4)
     assert points(result) == {**FULL, "compute_gradient_loop": 0.0}
     assert failing(result) == MISSING_LOOP
-    assert result["message"] == "2 cells raised an error (first: cell 13, NameError)"
+    assert result["message"] == "2 cells raised an error (first: cell 14, NameError)"
 
 
 def test_switched_kernelspec_is_ignored(corpus):
@@ -366,8 +369,8 @@ def test_not_this_labs_notebook(corpus, student, status, message):
     assert sorted(p.name for p in (corpus["out"] / student / "linreg").iterdir()) == ["result.json"]
 
 
-@pytest.mark.parametrize("student, part", [("metadata_nbgrader_str", "nbgrader metadata in cell 6"),
-                                           ("metadata_tags_int", "tags in cell 6")])
+@pytest.mark.parametrize("student, part", [("metadata_nbgrader_str", "nbgrader metadata in cell 7"),
+                                           ("metadata_tags_int", "tags in cell 7")])
 def test_malformed_metadata_is_a_result_row_not_a_crashed_batch(corpus, student, part):
     result = corpus["results"][student]
     assert (result["status"], result["score"]) == ("invalid", 0.0)
@@ -383,7 +386,7 @@ def test_unusual_student_folder_names_are_graded_inside_out(corpus, student):
     path = corpus["out"] / student / "linreg" / "result.json"
     assert json.loads(path.read_text(encoding="utf-8"))["student"] == student
     rows = {r["student"]: r for r in csv.DictReader((corpus["out"] / "grades.csv").open(encoding="utf-8"))}
-    assert (rows[student]["status"], rows[student]["score"]) == ("graded", "22")
+    assert (rows[student]["status"], rows[student]["score"]) == ("graded", "36")
 
 
 def test_hidden_tool_folders_are_skipped_and_said_so(corpus):

@@ -17,7 +17,7 @@ from autograder.cli import main
 from autograder.course import load_lab
 from autograder.exports import gradescope_result
 from autograder.results import SubmissionResult
-from autograder.summary import summarize, summary_figure
+from autograder.summary import score_bins, summarize, summary_figure
 
 VISIBILITY = {"enum": ["hidden", "after_due_date", "after_published", "visible"]}
 FORMAT = {"enum": ["text", "html", "simple_format", "md", "ansi"]}
@@ -95,7 +95,7 @@ def test_grades_csv_is_rewritten_as_grading_wrote_it(exported, course):
         for f in functions:
             assert float(row[f]) == result["functions"][f]["points"]
     bohr = next(r for r in rows if r["student"] == "bohr")
-    assert (bohr["compute_gradient"], bohr["gradient_descent"], bohr["score"]) == ("0", "5", "18")
+    assert (bohr["compute_gradient"], bohr["gradient_descent"], bohr["score"]) == ("0", "5", "32")
 
 
 @pytest.mark.slow
@@ -108,7 +108,7 @@ def test_gradescope_files_follow_the_format_and_add_up(exported, course):
         doc = json.loads((out / student / "linreg" / "gradescope.json").read_text())
         jsonschema.validate(doc, GRADESCOPE_SCHEMA)
         assert doc["score"] == result["score"] == sum(t["score"] for t in doc["tests"])
-        assert sum(t["max_score"] for t in doc["tests"]) == lab.max_score == 22
+        assert sum(t["max_score"] for t in doc["tests"]) == lab.max_score == 36
         assert len(doc["tests"]) == len(result["tests"])
         assert len({t["number"] for t in doc["tests"]}) == len(doc["tests"])
         for test, row in zip(doc["tests"], result["tests"]):
@@ -125,7 +125,7 @@ def test_gradescope_files_follow_the_format_and_add_up(exported, course):
     bohr = json.loads((out / "bohr" / "linreg" / "gradescope.json").read_text())
     failed = [t for t in bohr["tests"] if t["status"] == "failed"]
     assert [t["tags"] for t in failed] == [["compute_gradient"]] * 3
-    assert bohr["score"] == 18
+    assert bohr["score"] == 32
 
 
 @pytest.mark.slow
@@ -148,7 +148,7 @@ def test_visibility_option_and_a_submission_that_was_not_graded(exported, course
         assert doc["visibility"] == "after_published"
         assert {t["visibility"] for t in doc["tests"]} == {"after_published"}
     zed = json.loads((dest / "zed" / "linreg" / "gradescope.json").read_text())
-    assert zed["score"] == 0 and sum(t["max_score"] for t in zed["tests"]) == 22
+    assert zed["score"] == 0 and sum(t["max_score"] for t in zed["tests"]) == 36
     assert len(zed["tests"]) == len(lab.functions)
     assert all(t["output"] == "no linreg.ipynb in the submission" for t in zed["tests"])
     assert "missing: no linreg.ipynb in the submission" in zed["output"]
@@ -168,18 +168,20 @@ def test_summary_counts_what_the_results_say(exported, course, capsys):
         row = re.search(rf"^{fn.name}\s+(\S+)\s+(\d+)/(\d+)\s+(\d+)%\s+(\S+)$", text, re.M)
         assert row, fn.name
         assert (float(row[1]), int(row[2]), int(row[3]), int(row[4])) == (fn.points, passed, n, round(100 * passed / n))
-    # The demo class: each seeded mistake costs one function, dirac has nothing, so 4 or 5 of 6 pass each.
-    assert re.search(r"^predict\s+2\s+5/6\s+83%", text, re.M)
-    assert re.search(r"^compute_gradient\s+4\s+4/6\s+67%", text, re.M)
-    histogram = {int(m[1]): int(m[2]) for m in re.finditer(r"^\s+(\d+) \| #*\s?(\d+)$", text, re.M)}
-    assert set(histogram) == set(range(23))
-    for score in range(23):
-        assert histogram[score] == sum(r["score"] == score for r in results)
-    assert (histogram[22], histogram[18], histogram[17], histogram[0]) == (1, 3, 1, 1)
+    # The demo class of 8: each seeded mistake costs its parts only, dirac has nothing.
+    assert re.search(r"^predict\s+2\s+7/8\s+88%", text, re.M)
+    assert re.search(r"^compute_gradient\s+4\s+6/8\s+75%", text, re.M)
+    assert re.search(r"^plot_convergence\s+2\s+6/8\s+75%", text, re.M)  # gauss drew none, dirac nothing
+    # 36 points: bins four points wide, counted down from full marks.
+    histogram = {m[1]: int(m[2]) for m in re.finditer(r"^\s+(\d+(?:-\d+)?) \| #*\s?(\d+)$", text, re.M)}
+    assert histogram == {"33-36": 2, "29-32": 5, "25-28": 0, "21-24": 0, "17-20": 0, "13-16": 0, "9-12": 0,
+                         "5-8": 0, "1-4": 0, "0": 1}
+    assert sum(histogram.values()) == n
+    assert histogram["33-36"] == sum(33 <= r["score"] <= 36 for r in results)
     # The misconceptions: bohr's doubled gradient and curie's 1/m cost are the lab's named mistakes.
     assert "misconceptions (failed tests explained by the lab's named mistakes)" in text
-    assert re.search(r"^  compute_cost: 1 of 6 used 1/m instead of 1/\(2m\)$", text, re.M)
-    assert re.search(r"^  compute_gradient: 1 of 6 used 2/m \(the gradient of a 1/m cost\)$", text, re.M)
+    assert re.search(r"^  compute_cost: 1 of 8 used 1/m instead of 1/\(2m\)$", text, re.M)
+    assert re.search(r"^  compute_gradient: 1 of 8 used 2/m \(the gradient of a 1/m cost\)$", text, re.M)
     png = out / "summary-linreg.png"
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 10_000
     assert f"figure: {png}" in text
@@ -193,7 +195,9 @@ def test_summary_figure_draws_the_same_numbers(exported, course):
     fig = summary_figure(summary)
     histogram, rates = fig.axes[0], fig.axes[1]
     heights = {round(bar.get_x() + bar.get_width() / 2): bar.get_height() for bar in histogram.patches}
-    assert heights == {s: sum(r["score"] == s for r in results) for s in range(23)}
+    bins = score_bins([r["score"] for r in results], 36.0)
+    assert heights == {round((low + high) / 2): count for low, high, count in bins}
+    assert sum(heights.values()) == len(results) and heights[round((33 + 36) / 2)] == 2
     widths = {bar.get_y() + bar.get_height() / 2: bar.get_width() for bar in rates.patches}
     labels = [t.get_text() for t in rates.get_yticklabels()]
     drawn = dict(zip(labels, [widths[y] for y in sorted(widths)]))

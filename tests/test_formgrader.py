@@ -91,7 +91,7 @@ def jupyter_lab(course: Path, scratch: Path):
 
 @pytest.fixture(scope="module")
 def synced_course(tmp_path_factory):
-    """A course copy whose gradebook holds bohr's submission (factor-of-2 gradient: 18/22 autograded,
+    """A course copy whose gradebook holds bohr's submission (factor-of-2 gradient: 32/36 autograded,
     one written answer to grade), graded by the kit and synced."""
     root = tmp_path_factory.mktemp("formgrader")
     course = copy_course(root / "course")
@@ -99,7 +99,7 @@ def synced_course(tmp_path_factory):
                      written={"meaning_of_w": ANSWER_W})
     out = root / "out"
     results = grade_course(course, out).results
-    assert results[0].score == 18
+    assert results[0].score == 32
     sync = sync_gradebook("linreg", results=out, course_root=course)
     assert [s.student for s in sync.synced] == ["bohr"]
     with gradebook(course) as gb:
@@ -136,7 +136,7 @@ def test_formgrader_in_jupyterlab_shows_the_autograded_score(synced_course):
             row.wait_for()
             score = row.locator("td.score")
             score.wait_for()
-            assert score.inner_text().strip() == "18 / 26"
+            assert score.inner_text().strip() == "32 / 40"
             # The written answer waits for a grader; the timestamp is the one nbgrader collected.
             assert row.inner_text().split("\t")[1:4] == ["bohr", "2026-11-20 10:00:00 UTC", "needs manual grading"]
             page.screenshot(path=str(ARTIFACTS / "formgrader.png"))

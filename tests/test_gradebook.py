@@ -92,7 +92,7 @@ def test_sync_writes_each_grade_cell_from_result_json(graded):
     from autograder.gradebook import course_directory
 
     course, out, results = graded
-    assert results["ada"]["score"] == 22 and results["bohr"]["score"] == 18
+    assert results["ada"]["score"] == 36 and results["bohr"]["score"] == 32
     sync = sync_gradebook("linreg", results=out, course_root=course)
     assert sync.registered is True
     assert [s.student for s in sync.synced] == ["ada", "bohr"] and not sync.skipped
@@ -110,9 +110,9 @@ def test_sync_writes_each_grade_cell_from_result_json(graded):
                                            ("bohr", "meaning_of_w", None, True), ("bohr", "line_limits", 0.0, False)):
             grade = gb.find_grade(cell, "linreg", "linreg", student)
             assert (grade.auto_score, grade.needs_manual_grade) == (auto, needs), (student, cell)
-        assert gb.find_submission("linreg", "ada").score == 22
-        assert gb.find_submission("linreg", "bohr").score == 18
-        assert gb.find_submission("linreg", "bohr").max_score == 26
+        assert gb.find_submission("linreg", "ada").score == 36
+        assert gb.find_submission("linreg", "bohr").score == 32
+        assert gb.find_submission("linreg", "bohr").max_score == 40
         comment = gb.find_comment("compute_gradient", "linreg", "linreg", "bohr").auto_comment
         assert "exactly 2 times the expected value" in comment
         assert gb.find_comment("line_limits", "linreg", "linreg", "bohr").auto_comment == "No response."
@@ -125,7 +125,7 @@ def test_sync_writes_each_grade_cell_from_result_json(graded):
     api = NbGraderAPI(config=course_directory(course).config)
     assert api.get_autograded_students("linreg") == {"ada", "bohr"}
     listed = {s["student"]: s for s in api.get_submissions("linreg")}
-    assert (listed["bohr"]["score"], listed["bohr"]["max_score"], listed["bohr"]["autograded"]) == (18, 26, True)
+    assert (listed["bohr"]["score"], listed["bohr"]["max_score"], listed["bohr"]["autograded"]) == (32, 40, True)
 
 
 @pytest.mark.slow
@@ -156,13 +156,13 @@ def test_manual_grades_survive_resync_and_regrade_and_count_in_export(graded):
             }
 
     graded_by_hand = {"ada_w": 1.5, "ada_limits": 2.0, "bohr_override": 2.0, "bohr_auto": 0.0,
-                      "bohr_review": False, "comment": "Check the 1/(2m).", "ada": 25.5, "bohr": 20.0}
+                      "bohr_review": False, "comment": "Check the 1/(2m).", "ada": 39.5, "bohr": 34.0}
     assert state() == graded_by_hand
     sync_gradebook("linreg", results=out, course_root=course)  # re-sync: nothing changes
     assert state() == graded_by_hand
     rows = nbgrader_export(course)
-    assert (float(rows["ada"]["score"]), float(rows["ada"]["max_score"])) == (25.5, 26.0)
-    assert float(rows["bohr"]["score"]) == 20.0
+    assert (float(rows["ada"]["score"]), float(rows["ada"]["max_score"])) == (39.5, 40.0)
+    assert float(rows["bohr"]["score"]) == 34.0
 
     # bohr resubmits a correct gradient: until it is graded again its result is stale and left alone.
     write_submission(course, "bohr", written={"meaning_of_w": ANSWER_W}, timestamp="2026-11-21 09:00:00.000000 UTC")
@@ -179,8 +179,8 @@ def test_manual_grades_survive_resync_and_regrade_and_count_in_export(graded):
     # cell is flagged so the grader looks at it again.
     assert after == {**graded_by_hand, "bohr_auto": 4.0, "bohr_review": True}
     rows = nbgrader_export(course)
-    assert float(rows["ada"]["score"]) == 25.5
-    assert float(rows["bohr"]["score"]) == 20.0
+    assert float(rows["ada"]["score"]) == 39.5
+    assert float(rows["bohr"]["score"]) == 34.0
 
 
 def run(capsys, *argv):
@@ -228,8 +228,10 @@ def test_cli_prints_students_cells_and_totals(capsys, graded):
     assert code == 0, err
     lines = printed.splitlines()
     assert lines[0].startswith(f"gradebook: sqlite:///{course / 'gradebook.db'} (course stellar-ml); assignment linreg: ")
-    assert lines[1] == ("cells: test_predict 2, test_compute_cost 4, test_compute_gradient_loop 4, test_compute_gradient 4, "
-                        "test_cost_grid 3, test_gradient_descent 5, meaning_of_w 2 (by hand), line_limits 2 (by hand)")
+    assert lines[1] == ("cells: test_plot_data 2, test_predict 2, test_compute_cost 4, test_compute_gradient_loop 4, "
+                        "test_compute_gradient 4, test_cost_grid 3, test_plot_cost_surface 3, test_gradient_descent 5, "
+                        "test_plot_convergence 2, test_compare_learning_rates 3, test_plot_fit 2, test_compliance 2, "
+                        "meaning_of_w 2 (by hand), line_limits 2 (by hand)")
     assert lines[2].split() == ["student", "cells", "autograded", "by", "hand", "total", "to", "grade", "in", "formgrader"]
     rows = {line.split()[0]: line.split() for line in lines[3:-1]}
     assert set(rows) == {"ada", "bohr"}
@@ -240,7 +242,7 @@ def test_cli_prints_students_cells_and_totals(capsys, graded):
             hand = grades["meaning_of_w"].score + grades["line_limits"].score
             total = gb.find_submission("linreg", student).score
             to_grade = ", ".join(n for n in grades_order() if grades[n].needs_manual_grade) or "-"
-            assert row[1:5] == ["8", f"{auto:g}/22", f"{hand:g}/4", f"{total:g}/26"]
+            assert row[1:5] == ["14", f"{auto:g}/36", f"{hand:g}/4", f"{total:g}/40"]
             assert " ".join(row[5:]) == to_grade
     assert lines[-1].startswith("synced 2, skipped 0; ")
 

@@ -15,16 +15,22 @@ pytestmark = pytest.mark.slow
 
 CASES = {
     # student: (cells inserted after a grade id, answers replaced, expected score, expected note/message part)
-    "exit_in_plain_cell": ({"fit_intro": "import os\nos._exit(1)"}, {}, 22.0, "killed its kernel"),
-    "segfault": ({"rates_intro": "import ctypes\nctypes.string_at(0)"}, {}, 22.0, "killed its kernel"),
+    # Of 36. Every case imports a module the lab does not allow (os, sys, ctypes, builtins), which
+    # costs the 2 compliance points; the rest is what the functions and figures earn.
+    "exit_in_plain_cell": ({"fit_intro": "import os\nos._exit(1)"}, {}, 34.0, "killed its kernel"),
+    "segfault": ({"rates_intro": "import ctypes\nctypes.string_at(0)"}, {}, 34.0, "killed its kernel"),
+    # The cell that defines cost_grid kills the kernel, so it is left out of the recovery run: its
+    # 3 points go, and the cost surface, which needs it, cannot be drawn (3 more).
     "exit_in_answer_cell": ({}, {"cost_grid": "import numpy as np\n\ndef cost_grid(x, y, w_values, b_values):\n"
                                              "    return np.zeros((len(b_values), len(w_values)))\n\n"
-                                             "import os\nos._exit(3)"}, 19.0, "without cost_grid"),
-    "sys_exit": ({"data": "import sys\nsys.exit(0)"}, {}, 22.0, ""),
+                                             "import os\nos._exit(3)"}, 28.0, "without cost_grid"),
+    "sys_exit": ({"data": "import sys\nsys.exit(0)"}, {}, 34.0, ""),
+    # compute_cost returns 0 (4 points); the patched builtins break matplotlib's autoscaling in the
+    # student's own kernel, so the cost surface's axes really are wrong (1 point).
     "patches_numpy": ({"data": "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
                                "np.testing.assert_allclose = lambda *a, **k: None\n"
                                "import builtins\nbuiltins.abs = lambda v: 0"},
-                      {"compute_cost": "def compute_cost(x, y, w, b):\n    return 0.0"}, 18.0, ""),
+                      {"compute_cost": "def compute_cost(x, y, w, b):\n    return 0.0"}, 29.0, ""),
     # An ndarray subclass that claims equality with anything and lies about its values: the judge
     # reads the real buffer and compares in its own process, so only the shape point survives.
     "lying_objects": ({}, {"cost_grid": "import numpy as np\nclass Liar(np.ndarray):\n"
@@ -32,7 +38,7 @@ CASES = {
                                         "    def tolist(self):\n        return [1.0]\n\n"
                                         "def cost_grid(x, y, w_values, b_values):\n"
                                         "    return np.zeros((len(b_values), len(w_values))).view(Liar)"},
-                      20.0, ""),
+                      34.0, ""),
 }
 
 
@@ -79,7 +85,7 @@ def test_symlinked_submission_is_refused(graded):
 
 
 def test_the_rest_of_the_batch_is_graded_as_alone(graded):
-    assert graded["honest"]["score"] == 22.0
+    assert graded["honest"]["score"] == 36.0
 
 
 def test_sigkill_mid_batch_then_rerun_resumes_with_the_same_results(course, tmp_path):
@@ -124,7 +130,7 @@ def test_sigkill_mid_batch_then_rerun_resumes_with_the_same_results(course, tmp_
 
     assert outcome(killed_out) == outcome(tmp_path / "clean")
     assert [s for s, (_, score, _) in sorted(outcome(killed_out).items())] == [f"s{i}" for i in range(6)]
-    assert {score for _, score, _ in outcome(killed_out).values()} == {22.0, 18.0}
+    assert {score for _, score, _ in outcome(killed_out).values()} == {36.0, 32.0}
     assert list(killed_out.glob("*/linreg/.partial.*")) == []  # the interrupted ones were graded again
 
 
@@ -139,5 +145,5 @@ def test_functions_slow_on_every_call_cannot_stretch_the_batch(course, tmp_path)
     assert result["status"] == "graded"
     refused = [t for t in result["tests"] if "are used up" in t["message"] or "ran out" in t["message"]]
     assert refused, [t["message"] for t in result["tests"]]
-    assert result["score"] < 22
+    assert result["score"] < 36
     assert result["timings"]["judge"] < 2.0 + 10  # the budget, plus the judge's own work and one interrupt

@@ -68,4 +68,4 @@ def test_another_labs_notebook(tmp_path):
 
 def test_the_release_loads(tmp_path):
     nb = load(REPO / "release" / "linreg" / "linreg.ipynb")
-    assert len(nb.cells) == 32
+    assert len(nb.cells) == 41

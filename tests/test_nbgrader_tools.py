@@ -47,8 +47,8 @@ def test_generate_validate_and_autograde_work_on_the_course(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     with gradebook(course) as gb:
         # nbgrader scores the visible checks: bohr's doubled gradient fails its agreement check.
-        assert gb.find_submission("linreg", "ada").score == 22
-        assert gb.find_submission("linreg", "bohr").score == 18
+        assert gb.find_submission("linreg", "ada").score == 36
+        assert gb.find_submission("linreg", "bohr").score == 32
         assert gb.find_grade("test_compute_gradient", "linreg", "linreg", "bohr").auto_score == 0
         assert gb.find_grade("meaning_of_w", "linreg", "linreg", "ada").needs_manual_grade is True
         ada_meaning = gb.find_grade("meaning_of_w", "linreg", "linreg", "ada")
@@ -63,6 +63,6 @@ def test_generate_validate_and_autograde_work_on_the_course(tmp_path):
     assert sync.registered is False
     assert [s.student for s in sync.synced] == ["ada", "bohr"]
     with gradebook(course) as gb:
-        assert gb.find_submission("linreg", "ada").score == 23
+        assert gb.find_submission("linreg", "ada").score == 37
         assert gb.find_grade("meaning_of_w", "linreg", "linreg", "ada").manual_score == 1.0
-        assert gb.find_submission("linreg", "bohr").score == 18
+        assert gb.find_submission("linreg", "bohr").score == 32

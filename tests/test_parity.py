@@ -12,6 +12,8 @@ import pytest
 from autograder.cli import main
 from autograder.parity import compare, format_report
 
+DEMO = ("ada", "bohr", "curie", "dirac", "euler", "fermi", "gauss", "hopper")  # Lab 1's demo class
+
 
 def _copy(results: Path, dest: Path) -> Path:
     shutil.copytree(results, dest)
@@ -29,11 +31,11 @@ def test_identical_runs_agree(demo, tmp_path, capsys):
     b = _copy(demo.grading.out, tmp_path / "b")
     assert main(["parity", str(demo.grading.out), str(b), "--json", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out
-    assert "parity: OK: 6 submission(s)" in out
+    assert "parity: OK: 8 submission(s)" in out
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["ok"] is True and report["mismatches"] == []
     assert report["environment"]["numpy"][0] == report["environment"]["numpy"][1]
-    assert {row["student"] for row in report["submissions"]} == {"ada", "bohr", "curie", "dirac", "euler", "fermi"}
+    assert {row["student"] for row in report["submissions"]} == set(DEMO)
 
 
 def test_a_changed_score_is_named(demo, tmp_path, capsys):
@@ -72,7 +74,7 @@ def test_a_changed_value_beyond_tolerance_is_named(demo, tmp_path):
 
 def test_another_numpy_version_is_named(demo, tmp_path):
     b = _copy(demo.grading.out, tmp_path / "b")
-    for student in ("ada", "bohr", "curie", "dirac", "euler", "fermi"):
+    for student in DEMO:
         _edit(b, student, lambda data: data["environment"].update(numpy="1.26.4"))
     report = compare(demo.grading.out, b)
     assert [(m.where, m.what) for m in report.mismatches] == [("environment", "environment")]
@@ -82,7 +84,7 @@ def test_another_numpy_version_is_named(demo, tmp_path):
 
 def test_platform_differences_are_shown_not_compared(demo, tmp_path):
     b = _copy(demo.grading.out, tmp_path / "b")
-    for student in ("ada", "bohr", "curie", "dirac", "euler", "fermi"):
+    for student in DEMO:
         _edit(b, student, lambda data: data["environment"].update(platform="Linux-container", kernel_python="/opt/venv/bin/python3"))
     report = compare(demo.grading.out, b)
     assert report.ok
@@ -120,11 +122,11 @@ def test_python_is_compared_by_feature_release(demo, tmp_path):
     b = _copy(demo.grading.out, tmp_path / "b")
     major_minor = ".".join(json.loads((demo.grading.out / "ada" / "linreg" / "result.json").read_text())
                            ["environment"]["python"].split(".")[:2])
-    for student in ("ada", "bohr", "curie", "dirac", "euler", "fermi"):
+    for student in DEMO:
         _edit(b, student, lambda data: data["environment"].update(python=f"{major_minor}.99"))
     report = compare(demo.grading.out, b)
     assert report.ok and "(patch level only: not compared)" in format_report(report)
-    for student in ("ada", "bohr", "curie", "dirac", "euler", "fermi"):
+    for student in DEMO:
         _edit(b, student, lambda data: data["environment"].update(python="2.7.18"))
     report = compare(demo.grading.out, b)
     assert [(m.where, m.what) for m in report.mismatches] == [("environment", "environment")]

@@ -55,7 +55,7 @@ def test_solution_code_is_a_leak(release_copy):
     lab = load_lab("linreg", REPO)
     edit_cell(release_copy, "compute_cost", lambda c: c.update(source="    residual = predict(x, w, b) - y\n"))
     assert find_leaks(lab, release_copy) == [
-        "linreg.ipynb cell 9: solution code 'residual = predict(x, w, b) - y'"]
+        "linreg.ipynb cell 10: solution code 'residual = predict(x, w, b) - y'"]
 
 
 def test_written_model_answer_is_a_leak(release_copy):
@@ -75,8 +75,8 @@ def test_markers_hidden_tests_values_outputs_and_stray_files_are_leaks(release_c
     (release_copy / "test_linreg.py").write_text("")
     problems = find_leaks(lab, release_copy)
     assert "linreg.ipynb: contains the marker 'BEGIN SOLUTION'" in problems
-    assert "linreg.ipynb cell 7: hidden-test or reference code " \
+    assert "linreg.ipynb cell 8: hidden-test or reference code " \
            "'return float(rng.normal(0.0, 5.0)), float(rng.normal(0.0, 5.0))'" in problems
-    assert "linreg.ipynb cell 10: has outputs (releases must be cleared)" in problems
-    assert "linreg.ipynb cell 10: the reference's final w (18.130)" in problems
+    assert "linreg.ipynb cell 11: has outputs (releases must be cleared)" in problems
+    assert "linreg.ipynb cell 11: the reference's final w (18.130)" in problems
     assert "test_linreg.py: file is not in source/linreg (only source files may be released)" in problems

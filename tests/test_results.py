@@ -126,8 +126,12 @@ def test_grading_today_matches_the_v1_results_under_parity(course, tmp_path, lab
     assert now["config"]["cell_timeout"] == 20.0 and "workers" not in now["config"]
     for key in ("tests", "functions", "score", "status", "message", "seed", "notes", "grader_errors"):
         if key == "tests":
-            assert [{k: v for k, v in t.items() if k != "seconds"} for t in now[key]] == \
-                   [{k: v for k, v in t.items() if k != "seconds"} for t in old[key]]
+            # The compared values agree under the parity tolerance (report.ok above); exactly, they
+            # may differ in the last bit where BLAS sums in another order on another machine.
+            assert [{k: v for k, v in t.items() if k not in ("seconds", "values")} for t in now[key]] == \
+                   [{k: v for k, v in t.items() if k not in ("seconds", "values")} for t in old[key]]
+            assert [[v["label"] for v in t["values"]] for t in now[key]] == \
+                   [[v["label"] for v in t["values"]] for t in old[key]]
         else:
             assert now[key] == old[key], key
     assert list(now["execution"]) == list(old["execution"])

@@ -25,10 +25,30 @@ def test_validate_reports_each_function(course, tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out.splitlines()
     assert code == 1
     assert out[0] == "linreg.ipynb: Lab 1: Stellar luminosity from first principles"
-    assert out[4] == "  compute_gradient       FAILED  AssertionError: compute_gradient and compute_gradient_loop disagree"
-    assert out[1] == "  predict                ok"
-    assert out[-1] == ("5 of 6 functions pass their visible checks. These are sanity checks; "
+    assert out[5] == "  compute_gradient        FAILED  AssertionError: compute_gradient and compute_gradient_loop disagree"
+    assert out[1] == "  plot_data               ok"
+    assert out[2] == "  predict                 ok"
+    assert out[-1] == ("11 of 12 parts pass their visible checks. These are sanity checks; "
                        "the grade comes from hidden tests.")
+
+
+def test_validate_runs_the_visible_figure_and_compliance_checks(course, tmp_path, capsys, monkeypatch):
+    """A missing figure, an unlabelled axis and a fitting routine are told to the student before
+    they submit, in the words the hidden tests use."""
+    monkeypatch.setenv("AUTOGRADER_CELL_TIMEOUT", "5")
+    lab = load_lab("linreg", course)
+    demo = load_demo_class(lab)
+    answers = {**demo["gauss"]["answers"], **demo["hopper"]["answers"]}
+    path = write(lab, answers, tmp_path / "linreg.ipynb")
+    assert main(["validate", str(path), "--course", str(course)]) == 1
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:-1]}
+    assert rows["plot_data"] == "  plot_data               FAILED  its figure has no x-axis label"
+    assert rows["plot_convergence"] == ("  plot_convergence        FAILED  its cell showed no figure "
+                                        "(draw it there and call plt.show())")
+    assert rows["compare_learning_rates"].endswith("rates should hold at least three different learning rates, got [0.1]")
+    assert rows["compliance"] == ("  compliance              FAILED  cell 33 (plot_fit), line 2 uses np.polyfit: "
+                                  "np.polyfit fits the polynomial for you")
+    assert rows["plot_fit"].endswith("  ok") and rows["plot_cost_surface"].endswith("  ok")
 
 
 def test_validate_blank_and_full(course, tmp_path, capsys):
@@ -36,10 +56,13 @@ def test_validate_blank_and_full(course, tmp_path, capsys):
     blank = write(lab, None, tmp_path / "blank" / "linreg.ipynb")
     assert main(["validate", str(blank), "--course", str(course)]) == 1
     out = capsys.readouterr().out
-    assert "  predict                not attempted  NotImplementedError" in out
+    assert "  predict                 not attempted  NotImplementedError" in out
+    assert "  plot_data               not attempted  still raises NotImplementedError" in out
+    assert "  compliance              not attempted  nothing to check yet: no answer cell is written" in out
+    assert "0 of 12 parts pass" in out
     full = write(lab, {}, tmp_path / "full" / "linreg.ipynb")
     assert main(["validate", str(full), "--course", str(course)]) == 0
-    assert "6 of 6 functions pass" in capsys.readouterr().out
+    assert "12 of 12 parts pass" in capsys.readouterr().out
 
 
 def test_validate_bad_file(course, tmp_path, capsys):
