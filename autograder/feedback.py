@@ -214,8 +214,53 @@ def _figure_html(picture: Picture) -> str:
             f"<figcaption>{_e(picture.caption)}</figcaption></figure>")
 
 
-def render_page(lab: Lab, result: SubmissionResult, pictures: list[Picture], picture_problem: str | None = None) -> str:
-    """The feedback page of one result, as a complete HTML document."""
+MAX_SHOWN_PNG = 4 * 2**20  # base64 characters of one student figure put on a page
+_PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def shown_figures(lab: Lab, result: SubmissionResult, notebook: Path | None) -> dict[str, str]:
+    """The student's own figure (base64 PNG, as their cell showed it) for each figure or experiment
+    part that lost points, read from the executed notebook. Student output is untrusted: only a
+    bounded, well-formed PNG is kept."""
+    if notebook is None or not notebook.is_file():
+        return {}
+    lost = {name for name, score in result.functions.items()
+            if lab.kind_of(name) in ("figure", "experiment") and float(score.points) < float(score.max_points)}
+    if not lost:
+        return {}
+    import nbformat
+
+    from .cells import grade_id
+
+    try:
+        nb = nbformat.read(str(notebook), as_version=4)
+    except Exception:  # an unreadable executed notebook: the page goes out without the figures
+        return {}
+    shown = {}
+    for cell in nb.cells:
+        part = grade_id(cell)
+        if part not in lost or cell.get("cell_type") != "code":
+            continue
+        for output in cell.get("outputs", []):
+            data = output.get("data", {}) if isinstance(output, dict) else {}
+            png = data.get("image/png") if isinstance(data, dict) else None
+            if not isinstance(png, str) or len(png) > MAX_SHOWN_PNG:
+                continue
+            text = "".join(png.split())
+            try:
+                if base64.b64decode(text[:24], validate=True).startswith(_PNG):
+                    base64.b64decode(text, validate=True)
+                    shown[part] = text
+            except (ValueError, TypeError):
+                continue
+    return shown
+
+
+def render_page(lab: Lab, result: SubmissionResult, pictures: list[Picture], picture_problem: str | None = None,
+                shown: dict[str, str] | None = None) -> str:
+    """The feedback page of one result, as a complete HTML document. ``shown``: the student's own
+    figures of the parts that lost points (``shown_figures``), put beside what was expected."""
+    shown = shown or {}
     functions = {name: (score.points, score.max_points) for name, score in result.functions.items()} \
         or {f.name: (0.0, f.points) for f in lab.functions}
     tests_by_function: dict[str, list[TestResult]] = {}
@@ -280,6 +325,11 @@ def render_page(lab: Lab, result: SubmissionResult, pictures: list[Picture], pic
                          f'<span class="lost">({_points(got)} of {_points(most)} '
                          f"point{'s' if most != 1 else ''}, {_e(status)})</span>"
                          f'<p class="message">{_e(test.message)}</p></div>')
+        if name in shown:
+            caption = ("Your figure, as your cell showed it. The messages above say what was expected "
+                       "and what the grader found in it.")
+            parts.append(f'<figure class="yours"><img alt="{_e(caption)}" src="data:image/png;base64,{shown[name]}">'
+                         f"<figcaption>{_e(caption)}</figcaption></figure>")
         for picture in placed.get(name, []):
             parts.append(_figure_html(picture))
         parts.append("</section>")
@@ -340,13 +390,14 @@ def write_feedback(lab_name: str, *, results: Path, course_root: Path | None = N
         pictures: list[Picture] = []
         try:
             pictures = draw_pictures(hook, result, ref=ref, notebook=notebook if notebook.is_file() else None)
-            body = render_page(lab, result, pictures)
+            body = render_page(lab, result, pictures, shown=shown_figures(lab, result, notebook))
             count += len(pictures)
         except Exception as exc:  # a fault of the lab's drawing code: the page goes out without pictures
             log.warning("pictures for %s failed: %s: %s", result.student, type(exc).__name__, exc)
             problems.append(f"{result.student}: {type(exc).__name__}: {exc}")
             body = render_page(lab, result, [], "The pictures for this page could not be drawn; "
-                                                "your instructor has been told.")
+                                                "your instructor has been told.",
+                               shown=shown_figures(lab, result, notebook))
         finally:
             _close(pictures)
         write_atomic(folder / FEEDBACK_FILE, body)

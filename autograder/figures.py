@@ -353,7 +353,7 @@ def expect_field(ax: Axes, what: str, *, kinds: Sequence[str] = ("contour", "con
                    + (f" ({why})" if why else ""))
 
 
-def _mentions(label: str, words: Sequence[str]) -> bool:
+def mentions(label: str, words: Sequence[str]) -> bool:
     """Whether ``label`` names one of ``words``: a word anywhere (any case), a one-letter symbol
     ("w", "M") only standing alone ("$w$", "w [L_sun]", "M_star"), in its own case."""
     for word in words:
@@ -374,7 +374,7 @@ def expect_labels(ax: Axes, what: str, *, x: Sequence[str] | bool = True, y: Seq
         if not label.strip():
             hint = f" (for example one that says {want[0]!r})" if not isinstance(want, bool) and want else ""
             raise Mismatch(f"{what} has no {axis}-axis label; label it{hint}")
-        if not isinstance(want, bool) and want and not _mentions(label, want):
+        if not isinstance(want, bool) and want and not mentions(label, want):
             options = " or ".join(repr(w) for w in want)
             raise Mismatch(f"{what}'s {axis}-axis label is {label!r}; it should say what is on that axis "
                            f"({options})")

@@ -28,7 +28,9 @@ pytestmark = pytest.mark.slow
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Students of the demo class whose gradient_descent returned on the stars: they get the
 # convergence curve and the fitted line; dirac's raised NotImplementedError, fermi's never ended.
-PICTURES = {"ada": 2, "bohr": 2, "curie": 2, "euler": 2, "dirac": 0, "fermi": 2, "gauss": 2, "hopper": 2}
+# The lab's two pictures, plus the student's own figure for each figure or experiment part that lost
+# points (gauss: the one-rate plot; his missing convergence plot has none to show; hopper: the data plot).
+PICTURES = {"ada": 2, "bohr": 2, "curie": 2, "euler": 2, "dirac": 0, "fermi": 2, "gauss": 3, "hopper": 3}
 
 
 class Page(HTMLParser):
@@ -244,6 +246,17 @@ def test_damaged_recorded_values_give_a_page_without_pictures(pages, course, tmp
     page = _page(out, "ada")
     assert page.images == []
     assert page.rows["gradient_descent"][1] == "5 / 5"
+
+
+def test_a_lost_figure_is_shown_beside_what_was_expected(pages):
+    text = (pages / "hopper" / "linreg" / "feedback.html").read_text()
+    section = text[text.index('<section class="function" data-function="plot_data">'):]
+    section = section[:section.index("</section>")]
+    assert "your plot of the data has no x-axis label" in section
+    assert section.count('<figure class="yours"><img') == 1 and "Your figure, as your cell showed it" in section
+    assert 'class="yours"' not in text.replace(section, "")  # only the part that lost points shows it
+    ada = (pages / "ada" / "linreg" / "feedback.html").read_text()
+    assert 'class="yours"' not in ada
 
 
 def test_one_student_only(pages, course, tmp_path, capsys):
