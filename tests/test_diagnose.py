@@ -2,9 +2,11 @@
 test, and every named mistake of Labs 1 and 2 graded through the real path: it loses its
 function's points and no others, and a failed test's message ends with its diagnosis."""
 
+import nbformat
 import numpy as np
 import pytest
 
+from autograder.cells import grade_id
 from autograder.course import load_lab
 from autograder.diagnose import Call, Raised, compile_function, diagnose, load_mistakes, load_variants, same
 from autograder.judge import load_reference
@@ -77,7 +79,14 @@ def _graded_mistakes(course, tmp_path_factory, lab_name):
     build_class(lab, root / "submitted", students)
     grading = grade_class(lab_name, submissions=root / "submitted", out=root / "out", seed=29,
                           course_root=course, config=FAST)
-    return {r.student: r for r in grading.results}, {f"{m.function}-{m.name}": m for m in mistakes}
+    crashed = {}  # per student: the graded parts whose own answer cell raised while the notebook ran
+    for r in grading.results:
+        executed = root / "out" / r.student / lab_name / lab.notebook
+        cells = nbformat.read(str(executed), as_version=4).cells if executed.is_file() else []
+        crashed[r.student] = {grade_id(cells[p["cell"]]) for p in r.execution.get("problems", [])
+                              if p.get("kind") == "error" and 0 <= p.get("cell", -1) < len(cells)}
+    return ({r.student: r for r in grading.results}, {f"{m.function}-{m.name}": m for m in mistakes}, crashed,
+            {f.name for f in lab.coded})
 
 
 @pytest.fixture(scope="module")
@@ -91,11 +100,18 @@ def graded_polyreg(course, tmp_path_factory):
 
 
 def _check(graded, key):
-    results, mistakes = graded
+    results, mistakes, crashed, functions = graded
     result, mistake = results[key], mistakes[key]
     assert result.graded, result.message
     lost = {name for name, score in result.functions.items() if score.points < score.max_points}
-    assert lost == {mistake.function}, f"{key} cost {lost}"
+    # Only its function, or also the plots and experiments downstream of an experiment cell that
+    # could not run with it (a build_features of the wrong shape makes the training cell raise:
+    # there are no fits to judge). No other function ever pays for it, and nothing else does when
+    # every cell ran.
+    assert mistake.function in lost, f"{key} cost {lost}"
+    others = lost - {mistake.function}
+    broke = crashed[key] - functions - {f"test_{name}" for name in functions} - {f"test_{p}" for p in others}
+    assert not others & functions and (not others or broke), f"{key} cost {lost}; cells that raised: {crashed[key]}"
     failed = result.failed_tests(mistake.function)
     named = [t for t in failed if t.diagnosis]
     assert named, [t.message for t in failed]

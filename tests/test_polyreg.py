@@ -19,9 +19,15 @@ from conftest import FAST, REPO, grade_one
 
 pytestmark = pytest.mark.slow
 
-MAX_SCORE = 20.0
-POINTS = {"build_features": 3.0, "standardize": 3.0, "predict": 2.0, "compute_cost": 2.0, "compute_gradient": 3.0,
-          "gradient_descent": 4.0, "unscale_params": 3.0}
+MAX_SCORE = 34.0
+FUNCTIONS = {"build_features": 3.0, "standardize": 3.0, "predict": 2.0, "compute_cost": 2.0, "compute_gradient": 3.0,
+             "gradient_descent": 4.0, "unscale_params": 3.0}
+# The rubric's plots and experiments, and the allowed-libraries check, in notebook order with the functions.
+POINTS = {"plot_data": 2.0, "build_features": 3.0, "standardize": 3.0, "predict": 2.0, "compute_cost": 2.0,
+          "compute_gradient": 3.0, "gradient_descent": 4.0, "train_models": 3.0, "plot_convergence": 2.0,
+          "unscale_params": 3.0, "interaction_sweep": 3.0, "predict_new_star": 2.0, "compliance": 2.0}
+KINDS = {"plot_data": "figure", "train_models": "experiment", "plot_convergence": "figure",
+         "interaction_sweep": "experiment", "predict_new_star": "experiment", "compliance": "compliance"}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +45,9 @@ def messages(result):
 
 def test_lab_functions_and_points():
     lab = load_lab("polyreg", REPO)
-    assert lab.function_points() == POINTS
+    assert lab.function_points() == POINTS and list(lab.function_points()) == list(POINTS)
+    assert {f.name: f.points for f in lab.coded} == FUNCTIONS
+    assert {name: lab.kind_of(name) for name in POINTS if lab.kind_of(name) != "function"} == KINDS
     assert lab.max_score == MAX_SCORE and lab.manual_points == 4.0
 
 
@@ -84,7 +92,9 @@ def test_blank_release_scores_zero_without_crashing(polyreg_demo):
     assert dirac["status"] == "graded"
     assert dirac["score"] == 0.0
     assert {t["status"] for t in dirac["tests"]} <= {"error", "failed"}
-    assert dirac["tests"][0]["message"] == "build_features raised NotImplementedError (line 4 of its cell)"
+    first = next(t for t in dirac["tests"] if t["function"] == "build_features")
+    assert first["message"] == "build_features raised NotImplementedError (line 4 of its cell)"
+    assert messages(dirac)["test_only_numpy_and_matplotlib"].startswith("nothing to check yet")
 
 
 @pytest.mark.parametrize("student", [s for s, spec in STUDENTS.items() if isinstance(spec["loses"], dict)])
@@ -118,25 +128,44 @@ def test_failure_messages_speak_to_the_student(polyreg_demo):
         "build_features(M, T, 'M4') returned an array of shape (10, 2); an unknown model should raise ValueError")
     assert messages(results["fermi"])["test_unscale_on_the_stars"].startswith(
         "unscale_params(w_norm, b_norm, mu, sigma) with the stars' M3 mu and sigma[0] (w): element [0] is ")
+    assert messages(results["hopper"])["test_only_numpy_and_matplotlib"] == (
+        "cell 41 (predict_new_star), line 6 imports sklearn.linear_model: scikit-learn is not allowed in this lab. "
+        "Write it with numpy, matplotlib, math only, as the lab asks")
+    assert messages(results["lovelace"])["test_new_star_has_a_prediction_per_model"] == (
+        "your prediction for the new star: L_new is not defined: the notebook asks you to leave this result in a "
+        "variable named `L_new`; run the cell that sets it")
+    assert messages(results["noether"])["test_convergence_plot_axes_and_log_scale"] == (
+        "your convergence plot's y axis is on a linear scale; use a log scale (the costs span several orders of "
+        "magnitude) (ax.set_yscale('log'))")
+
+
+def test_experiments_are_judged_on_the_students_own_functions(polyreg_demo):
+    """bohr's standardize returns the raw features, so his fits diverge: standardize loses its
+    points, and the sweep and the new star, computed as asked from those fits, lose none."""
+    bohr = by_student(polyreg_demo)["bohr"]
+    assert {name: f["points"] for name, f in bohr["functions"].items()
+            if name in ("train_models", "interaction_sweep", "predict_new_star")} == \
+        {"train_models": 3.0, "interaction_sweep": 3.0, "predict_new_star": 2.0}
 
 
 def test_results_and_grades_csv(polyreg_demo):
     for result in polyreg_demo.grading.results:
         on_disk = json.loads((polyreg_demo.grading.out / result.student / "polyreg" / "result.json").read_text())
         assert on_disk["max_score"] == MAX_SCORE and on_disk["seed"] == polyreg_demo.grading.seed
-        assert len(on_disk["tests"]) == 17
+        assert len(on_disk["tests"]) == 30
         assert on_disk["score"] == sum(t["points"] for t in on_disk["tests"])
     rows = list(csv.DictReader(polyreg_demo.grading.grades_csv.open()))
     assert [r["student"] for r in rows] == sorted(STUDENTS)
     euler = next(r for r in rows if r["student"] == "euler")
-    assert (euler["score"], euler["build_features"], euler["standardize"]) == ("17", "0", "3")
+    assert (euler["score"], euler["build_features"], euler["standardize"]) == ("31", "0", "3")
 
 
 def test_reference_module_itself_scores_full_marks(course, tmp_path):
-    """The hidden suite agrees with the reference: its own code, pasted into the answer cells, gets 20/20."""
+    """The hidden suite agrees with the reference: its own functions, pasted into the answer
+    cells (the plots and experiments as the source solution writes them), get full marks."""
     lab = load_lab("polyreg", course)
     reference = load_reference(lab)
-    answers = {f.name: inspect.getsource(getattr(reference, f.name)) for f in lab.functions}
+    answers = {f.name: inspect.getsource(getattr(reference, f.name)) for f in lab.coded}
     result = grade_one(course, tmp_path, "polyreg", answers)
     assert result["execution"]["problems"] == []
     assert [t["name"] for t in result["tests"] if t["status"] != "passed"] == []
@@ -150,4 +179,4 @@ def test_validate_the_full_notebook(course, tmp_path, capsys):
     assert main(["validate", str(path), "--course", str(course)]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "polyreg.ipynb: Lab 2: Luminosity from mass and temperature"
-    assert "7 of 7 functions pass their visible checks" in out
+    assert "13 of 13 parts pass their visible checks" in out

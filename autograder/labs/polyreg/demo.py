@@ -64,6 +64,25 @@ def unscale_params(w_norm, b_norm, mu, sigma):
     return w_norm, b_norm   # mistake: the standardized weights returned as they are
 '''
 
+SKLEARN_CHECK = '''
+M_new, T_new = np.array([1.3]), np.array([6600.0])
+L_new = {}
+for model, fit in fits.items():
+    L_new[model] = float(predict(build_features(M_new, T_new, model), fit["w"], fit["b"])[0])
+    print(f"{model}: L = {L_new[model]:.2f} L_sun")
+from sklearn.linear_model import LinearRegression   # mistake: a fitting library, which the lab does not allow
+print(LinearRegression().fit(build_features(M, T, "M3"), L).predict(build_features(M_new, T_new, "M3")))
+'''
+
+LINEAR_CONVERGENCE_AXIS = '''
+for model, fit in fits.items():
+    plt.plot(np.arange(1, len(fit["J"]) + 1), fit["J"], label=model)   # mistake: the y axis left linear
+plt.xlabel("iteration")
+plt.ylabel("cost $J$")
+plt.legend()
+plt.show()
+'''
+
 # student id -> what the submission shows, the answer cells it replaces (None: leave the
 # release's blank stubs), and the points it must lose per function.
 STUDENTS = {
@@ -81,4 +100,11 @@ STUDENTS = {
     "hilbert": {"about": "J_history of (iteration, cost) pairs",
                 "answers": {"gradient_descent": _MISTAKES[("gradient_descent", "history_of_pairs")]},
                 "loses": {"gradient_descent": 1}},
+    "hopper": {"about": "checks the new star with scikit-learn", "answers": {"predict_new_star": SKLEARN_CHECK},
+               "loses": {"compliance": 2}},
+    "lovelace": {"about": "left out the prediction for the new star",
+                 "answers": {"predict_new_star": "# YOUR CODE HERE\nraise NotImplementedError()"},
+                 "loses": {"predict_new_star": 2}},
+    "noether": {"about": "convergence plot on a linear y axis", "answers": {"plot_convergence": LINEAR_CONVERGENCE_AXIS},
+                "loses": {"plot_convergence": 1}},
 }

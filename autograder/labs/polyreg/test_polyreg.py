@@ -2,8 +2,9 @@
 run by ``autograder.judge``.
 
 Points per function must add up to the ``points`` of the notebook's ``test_<function>`` cell
-(the judge checks): build_features 3, standardize 3, predict 2, compute_cost 2,
-compute_gradient 3, gradient_descent 4, unscale_params 3.
+(the judge checks): plot_data 2, build_features 3, standardize 3, predict 2, compute_cost 2,
+compute_gradient 3, gradient_descent 4, train_models 3, plot_convergence 2, unscale_params 3,
+interaction_sweep 3, predict_new_star 2, compliance 2.
 
 Each function is judged on its own. gradient_descent is judged on the update rule applied to what
 the student's own compute_gradient returned, and its J_history against the student's own
@@ -20,8 +21,11 @@ import numbers
 
 import numpy as np
 
+from autograder.compliance import expect_compliant
 from autograder.course import load_sibling
-from autograder.kernel import StudentRaised
+from autograder.figures import (expect_data, expect_labels, expect_legend, expect_scale, expect_series, figure_of,
+                                find_series, mentions, plot_axes)
+from autograder.kernel import CallProblem, CallTimeout, MissingFunction, StudentRaised
 from autograder.suite import (Mismatch, as_number, expect, expect_array, expect_number, expect_sequence,
                               graded, own_result, record)
 
@@ -433,3 +437,346 @@ def test_unscale_gives_the_same_predictions(student, rng, ref):
     b = as_number("unscale_params(w_norm, b_norm, mu, sigma)[1] (b)", b)
     expect_array("predict(X, w, b) with your unscaled (w, b), compared with predict(X_norm, w_norm, b_norm)",
                  ref.predict(X, w, b), ref.predict(X_norm, w_norm, b_norm))
+
+
+# --- figures and experiments -----------------------------------------------------------------
+# Each is judged from the figure its cell showed (described as data while the notebook ran) and
+# the variables the notebook asks the cell to keep, against what the student's *own* functions
+# give on the same settings: a wrong gradient_descent costs gradient_descent's points, not the
+# experiments' as well. Where the student's own functions cannot give a value (one raises or
+# hangs), the reference's is accepted instead.
+
+MASS, LUMINOSITY, TEMPERATURE = ("mass", "M"), ("luminosity", "L"), ("temperature", "T", "kelvin", "K")
+ITERATION, COST = ("iteration", "step", "epoch", "iter"), ("cost", "J", "loss", "error")
+FIT_KEYS = ("w_norm", "b_norm", "J", "mu", "sigma")
+N_FEATURES = {"M1": 2, "M2": 3, "M3": 4}
+
+
+def _kept(student, name, what):
+    try:
+        return student.value(name)
+    except CallProblem as exc:
+        raise Mismatch(f"{what}: {exc}") from None
+
+
+def _own(compute_own, compute_ref):
+    """What the student's own functions give (``compute_own``), or the reference's when they cannot."""
+    try:
+        return compute_own()
+    except (StudentRaised, MissingFunction, CallTimeout):
+        return compute_ref()
+
+
+def _stars_plotted(figures, ref, what):
+    """The scatter of the figure in plot_data that shows the ten stars (M across, L up)."""
+    figure = figure_of(figures, "plot_data", what)
+    stars = sorted(zip(ref.M.tolist(), ref.L.tolist()))
+    scatters = [s for ax in figure.plots for s in ax.of_kind("scatter")]
+    for ax in figure.plots:
+        for s in ax.of_kind("scatter"):
+            if s.n == len(stars) and s.x.size == s.n and \
+                    np.allclose(sorted(zip(s.x.tolist(), s.y.tolist())), stars, rtol=1e-6):
+                return ax, s
+    for s in scatters:
+        if s.n == len(stars) and s.x.size == s.n and \
+                np.allclose(sorted(zip(s.y.tolist(), s.x.tolist())), stars, rtol=1e-6):
+            raise Mismatch(f"{what} has mass on the y axis and luminosity on the x axis; "
+                           "put M on the x axis and L on the y axis")
+    sizes = ", ".join(str(s.n) for s in scatters) or "none"
+    raise Mismatch(f"{what} should show the ten stars as points with plt.scatter (M on the x axis, L on the "
+                   f"y axis); the scatters it shows have {sizes} points")
+
+
+@graded("plot_data", points=1)
+def test_plot_data_colours_the_stars_by_temperature(figures, ref):
+    what = "your plot of the data"
+    _, stars = _stars_plotted(figures, ref, what)
+    if stars.c is None:
+        raise Mismatch(f"{what}: the points are not coloured by temperature; pass c=T to plt.scatter")
+    # The temperature of each star as drawn (the points may be drawn in any order).
+    order = [int(np.argmin(np.abs(ref.M - x) + np.abs(ref.L - y))) for x, y in zip(stars.x, stars.y)]
+    expect_data(stars, what, c=ref.T[order].astype(float))
+
+
+@graded("plot_data", points=1)
+def test_plot_data_labels_and_colorbar(figures, ref):
+    what = "your plot of the data"
+    ax, stars = _stars_plotted(figures, ref, what)
+    expect_labels(ax, what, x=MASS, y=LUMINOSITY)
+    if stars.colorbar is None:
+        raise Mismatch(f"{what} has no colorbar for the temperature; add plt.colorbar(points, label=...)")
+    label = stars.colorbar.strip()
+    expect(bool(label), f"{what}'s colorbar has no label; label it with the temperature (for example 'T [K]')")
+    expect(mentions(label, TEMPERATURE), f"{what}'s colorbar label is {label!r}; it should say it shows the "
+                                         "temperature ('temperature' or 'T')")
+
+
+def _fit_of(student, model, what):
+    """``fits[model]`` with the keys the notebook asks for."""
+    fits = _kept(student, "fits", what)
+    if not isinstance(fits, dict) or model not in fits:
+        raise Mismatch(f"{what}: `fits` should be a dict with an entry for {model!r} (section 9)")
+    entry = fits[model]
+    expect(isinstance(entry, dict), f"{what}: fits[{model!r}] should be a dict with the keys {', '.join(FIT_KEYS)}; "
+                                    f"it is {_describe(entry)}")
+    lacking = [k for k in FIT_KEYS if k not in entry]
+    expect(not lacking, f"{what}: fits[{model!r}] has no {', '.join(repr(k) for k in lacking)}")
+    return entry
+
+
+def _fits(student, what):
+    fits = _kept(student, "fits", what)
+    if not isinstance(fits, dict):
+        raise Mismatch(f"{what}: `fits` should be a dict keyed by 'M1', 'M2' and 'M3'; it is {_describe(fits)}")
+    missing = [m for m in MODELS if m not in fits]
+    expect(not missing, f"{what}: `fits` has no entry for {', '.join(repr(m) for m in missing)}; it holds "
+                        f"{sorted(map(str, fits))}")
+    for model in MODELS:
+        entry = fits[model]
+        expect(isinstance(entry, dict), f"{what}: fits[{model!r}] should be a dict with the keys "
+                                        f"{', '.join(FIT_KEYS)}; it is {_describe(entry)}")
+        lacking = [k for k in FIT_KEYS if k not in entry]
+        expect(not lacking, f"{what}: fits[{model!r}] has no {', '.join(repr(k) for k in lacking)}")
+    return fits
+
+
+def _numbers(value, name, n):
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise Mismatch(f"{name} should be an array of {n} numbers; it is {_describe(value)}") from None
+    expect(arr.shape == (n,), f"{name} should have shape ({n},), one entry per feature; it has shape {arr.shape}")
+    return arr
+
+
+def _own_fit(student, ref, model):
+    """(w_norm, b_norm, J, mu, sigma) of the student's own functions on the notebook's settings."""
+    def own():
+        X_norm, mu, sigma = student.standardize(student.build_features(ref.M, ref.T, model))
+        w, b, J = student.gradient_descent(X_norm, ref.L, np.zeros(N_FEATURES[model]), 0.0,
+                                           ref.FINAL_ALPHA, ref.FINAL_ITERS)
+        return w, b, J, mu, sigma
+
+    def reference():
+        X_norm, mu, sigma = ref.standardize(ref.build_features(ref.M, ref.T, model))
+        w, b, J = ref.gradient_descent(X_norm, ref.L, np.zeros(N_FEATURES[model]), 0.0,
+                                       ref.FINAL_ALPHA, ref.FINAL_ITERS)
+        return w, b, J, mu, sigma
+    return _own(own, reference)
+
+
+@graded("train_models", points=1)
+def test_fits_hold_the_three_models(student):
+    what = "your three models"
+    fits = _fits(student, what)
+    for model in MODELS:
+        n = N_FEATURES[model]
+        _numbers(fits[model]["w_norm"], f"fits[{model!r}]['w_norm']", n)
+        as_number(f"fits[{model!r}]['b_norm']", fits[model]["b_norm"])
+        history = fits[model]["J"]
+        length = len(history) if hasattr(history, "__len__") else 0
+        expect(length == 20_000, f"fits[{model!r}]['J'] should hold the 20000 costs of its run; it holds {length}")
+
+
+@graded("train_models", points=1)
+def test_fits_are_the_runs_asked(student, ref):
+    what = "your three models"
+    fits = _fits(student, what)
+    for model in MODELS:
+        w, b, J, _, _ = _own_fit(student, ref, model)
+        run = (f"your gradient_descent on the standardized {model} features, from zeros, alpha = "
+               f"{ref.FINAL_ALPHA:g}, {ref.FINAL_ITERS} iterations")
+        expect_array(f"fits[{model!r}]['w_norm'] ({run})", _numbers(fits[model]["w_norm"], f"fits[{model!r}]['w_norm']",
+                                                                   N_FEATURES[model]), np.asarray(w, dtype=float))
+        expect_number(f"fits[{model!r}]['b_norm'] ({run})", as_number("b_norm", fits[model]["b_norm"]),
+                      as_number("b", b))
+        expect_number(f"the final cost fits[{model!r}]['J'][-1] ({run})",
+                      float(np.asarray(fits[model]["J"], dtype=float).ravel()[-1]),
+                      float(np.asarray(J, dtype=float).ravel()[-1]))
+
+
+@graded("train_models", points=1)
+def test_fits_keep_the_training_statistics(student, ref):
+    what = "your three models"
+    fits = _fits(student, what)
+    for model in MODELS:
+        _, _, _, mu, sigma = _own_fit(student, ref, model)
+        # What the student's own standardize returned, whatever its shape (a wrong shape is
+        # standardize's mistake, charged there).
+        for key, own in (("mu", mu), ("sigma", sigma)):
+            own = np.asarray(own, dtype=float)
+            got = np.asarray(fits[model][key], dtype=float) if not isinstance(fits[model][key], (str, dict)) else None
+            expect(got is not None and got.shape == own.shape,
+                   f"fits[{model!r}][{key!r}] should be what your standardize returned for the {model} features "
+                   f"(shape {own.shape}); it is {_describe(fits[model][key])}")
+            expect_array(f"fits[{model!r}][{key!r}] (your standardize of the {model} features)", got, own)
+
+
+def _convergence_axes(student, figures, what):
+    fits = _fits(student, what)
+    figure = figure_of(figures, "plot_convergence", what)
+    ax = plot_axes(figure, what)
+    lines = expect_series(ax, what, kind="line", at_least=len(MODELS), why="draw one per model")
+    found = {}
+    for model in MODELS:
+        history = np.asarray(fits[model]["J"], dtype=float)
+        # The lines matplotlib draws for it: the history, or one per column of a 2-D one (a history
+        # of (iteration, cost) pairs is gradient_descent's mistake, not the plot's).
+        drawn = [history[:, j] for j in range(history.shape[1])] if history.ndim == 2 else [history.ravel()]
+        found[model] = next((s for s in (find_series(lines, d) for d in drawn) if s is not None), None)
+        if found[model] is None:
+            raise Mismatch(f"{what} has no line showing fits[{model!r}]['J']; draw one line per model")
+    return figure, ax, found
+
+
+@graded("plot_convergence", points=1)
+def test_convergence_plot_has_a_line_per_model(student, figures):
+    what = "your convergence plot"
+    figure, ax, _ = _convergence_axes(student, figures, what)
+    legend = expect_legend(ax, what, figure=figure)
+    expect(len(legend) >= len(MODELS), f"{what}'s legend has {len(legend)} entries; name each of the three models")
+
+
+@graded("plot_convergence", points=1)
+def test_convergence_plot_axes_and_log_scale(student, figures):
+    what = "your convergence plot"
+    _, ax, found = _convergence_axes(student, figures, what)
+    for model, line in found.items():
+        x = line.x
+        if not (np.allclose(x, line.indices()) or np.allclose(x, line.indices() + 1)):
+            raise Mismatch(f"{what}: the x values of the {model} line should be the iteration numbers "
+                           f"(0 to {line.n - 1} or 1 to {line.n}); they start {', '.join(f'{v:g}' for v in x[:3])}")
+    expect_labels(ax, what, x=ITERATION, y=COST)
+    expect_scale(ax, what, "y", "log", why="the costs span several orders of magnitude")
+
+
+def _sweep(student, ref, what):
+    fit = _fit_of(student, "M3", "your interaction sweep")
+    w_norm = _numbers(fit["w_norm"], "fits['M3']['w_norm']", 4)
+    b_norm = float(as_number("fits['M3']['b_norm']", fit["b_norm"]))
+    w_mt_fit = float(as_number("w_mt_fit", _kept(student, "w_mt_fit", what)))
+    expect_number("w_mt_fit (fits['M3']['w_norm'][3])", w_mt_fit, float(w_norm[3]))
+    try:
+        w_mt = np.asarray(_kept(student, "w_mt", what), dtype=float)
+        costs = np.asarray(_kept(student, "costs", what), dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise Mismatch(f"{what}: `w_mt` and `costs` should be arrays (or lists) of numbers") from None
+    expect(w_mt.ndim == 1 and w_mt.size >= 50, f"{what}: `w_mt` should be a 1-D array of at least 50 weights; "
+                                               f"it has shape {w_mt.shape}")
+    expect(costs.size == w_mt.size, f"{what}: `costs` should hold one cost per weight in `w_mt` ({w_mt.size}); "
+                                    f"it holds {costs.size}")
+    return w_norm, b_norm, w_mt_fit, w_mt, costs
+
+
+@graded("interaction_sweep", points=1)
+def test_sweep_costs_are_m3_with_one_weight_varied(student, ref):
+    what = "your interaction sweep"
+    w_norm, b_norm, _, w_mt, costs = _sweep(student, ref, what)
+    X3 = _own(lambda: student.standardize(student.build_features(ref.M, ref.T, "M3"))[0],
+              lambda: ref.standardize(ref.build_features(ref.M, ref.T, "M3"))[0])
+    X3 = np.asarray(X3, dtype=float)
+    picks = {int(k) for k in np.linspace(0, w_mt.size - 1, 12).round()}
+    if np.isfinite(costs).any():
+        picks.add(int(np.nanargmin(costs)))
+    picks = sorted(picks)
+    for k in picks:
+        w = w_norm.copy()
+        w[3] = w_mt[k]
+        want = _own(lambda: student.compute_cost(X3, ref.L, w, b_norm), lambda: ref.compute_cost(X3, ref.L, w, b_norm))
+        expect_number(f"costs[{k}] (your compute_cost of M3 on its standardized features, with w_norm[3] = "
+                      f"w_mt[{k}] = {w_mt[k]:.4g})", float(costs[k]), as_number("the cost", want))
+
+
+@graded("interaction_sweep", points=1)
+def test_sweep_spans_the_fit_and_no_interaction(student, ref):
+    what = "your interaction sweep"
+    w_norm, _, w_mt_fit, w_mt, costs = _sweep(student, ref, what)
+    if not np.all(np.isfinite(w_norm)):
+        # The student's own M3 fit diverged (a mistake in a function, which costs that function's
+        # points): there is no fitted weight to sweep around, so only the sweep's own cell is judged.
+        record(f"{what}: fitted weights are finite", np.array([False]))
+        return
+    low, high = float(np.nanmin(w_mt)), float(np.nanmax(w_mt))
+    expect(low < min(w_mt_fit, 0.0) and high > max(w_mt_fit, 0.0),
+           f"{what}: `w_mt` runs from {low:.4g} to {high:.4g}; it should run from below both the fitted weight "
+           f"({w_mt_fit:.4g}) and 0 to above both")
+    steps = np.diff(w_mt)
+    expect(bool(np.all(steps > 0)) and np.allclose(steps, steps.mean(), rtol=1e-3),
+           f"{what}: the weights in `w_mt` should be evenly spaced and increasing (np.linspace)")
+
+
+@graded("interaction_sweep", points=1)
+def test_sweep_plot(student, figures, ref):
+    what = "your interaction sweep plot"
+    _, _, w_mt_fit, w_mt, costs = _sweep(student, ref, "your interaction sweep")
+    ax = plot_axes(figure_of(figures, "interaction_sweep", what), what)
+    line = find_series(ax.of_kind("line"), costs)
+    if line is None or not np.allclose(line.x, w_mt[line.indices()], rtol=1e-6, atol=1e-9, equal_nan=True):
+        raise Mismatch(f"{what} has no line of `costs` against `w_mt`; draw plt.plot(w_mt, costs)")
+    marks = [s for s in ax.of_kind("line", "scatter")
+             if s is not line and s.x.size and np.allclose(s.x, w_mt_fit, rtol=1e-6, atol=1e-9, equal_nan=True)]
+    expect(bool(marks), f"{what} does not mark the fitted weight ({w_mt_fit:.4g}); draw plt.axvline(w_mt_fit)")
+    expect_labels(ax, what, x=("weight", "interaction", "w"), y=COST)
+
+
+def _new_star(student, what):
+    L_new = _kept(student, "L_new", what)
+    if not isinstance(L_new, dict):
+        raise Mismatch(f"{what}: `L_new` should be a dict keyed by 'M1', 'M2' and 'M3'; it is {_describe(L_new)}")
+    missing = [m for m in MODELS if m not in L_new]
+    expect(not missing, f"{what}: `L_new` has no prediction for {', '.join(repr(m) for m in missing)}")
+    return {m: float(as_number(f"L_new[{m!r}]", L_new[m])) for m in MODELS}
+
+
+@graded("predict_new_star", points=1)
+def test_new_star_has_a_prediction_per_model(student):
+    what = "your prediction for the new star"
+    predictions = _new_star(student, what)
+    for model, value in predictions.items():
+        if not np.isfinite(value):
+            # Not finite because the student's own fit is not (diverged through a mistake in a
+            # function, charged there), or through this cell's own doing.
+            weights = _fit_of(student, model, what)
+            diverged = not np.all(np.isfinite(np.asarray(weights["w_norm"], dtype=float)))
+            expect(diverged, f"{what}: L_new[{model!r}] is {value}; it should be a finite luminosity")
+
+
+@graded("predict_new_star", points=1)
+def test_new_star_predictions_from_the_fits(student, ref):
+    what = "your prediction for the new star"
+    predictions = _new_star(student, what)
+    fits = _fits(student, what)
+    M_new, T_new = np.array([ref.NEW_STAR[0]]), np.array([ref.NEW_STAR[1]])
+    for model in MODELS:
+        n = N_FEATURES[model]
+        w_norm = _numbers(fits[model]["w_norm"], f"fits[{model!r}]['w_norm']", n)
+        b_norm = float(as_number(f"fits[{model!r}]['b_norm']", fits[model]["b_norm"]))
+        try:  # as the student's standardize gave them (a scalar broadcasts as numpy does)
+            mu = np.asarray(fits[model]["mu"], dtype=float)
+            sigma = np.asarray(fits[model]["sigma"], dtype=float)
+        except (TypeError, ValueError):
+            raise Mismatch(f"{what}: fits[{model!r}]['mu'] and ['sigma'] should be arrays of numbers") from None
+        X_new = ref.build_features(M_new, T_new, model)
+        # The fitted model on the star, in physical units, however it is computed: through the
+        # student's own unscale_params and predict (as the notebook asks), or straight from the
+        # standardized weights.
+        candidates = [float((((X_new - mu) / sigma) @ w_norm + b_norm)[0])]
+        try:
+            w, b = student.unscale_params(w_norm, b_norm, mu, sigma)
+            own = student.predict(student.build_features(M_new, T_new, model), np.asarray(w, dtype=float), b)
+            candidates.append(float(np.asarray(own, dtype=float).ravel()[0]))
+        except (StudentRaised, MissingFunction, CallTimeout, TypeError, ValueError, IndexError):
+            pass
+        got = predictions[model]
+        close = [np.isclose(got, c, rtol=1e-6, atol=1e-9, equal_nan=True) for c in candidates]
+        record(f"L_new[{model!r}]", np.array([got]), np.array([candidates[-1]]), ok=any(close))
+        expect(any(close), f"{what}: L_new[{model!r}] is {got:.6g}; your {model} fit predicts {candidates[-1]:.6g} "
+                           f"L_sun for M = {ref.NEW_STAR[0]:g}, T = {ref.NEW_STAR[1]:g} K (build its raw features "
+                           "and predict with fits[model]['w'] and fits[model]['b'])")
+
+
+# --- compliance (2) --------------------------------------------------------------------------
+
+@graded("compliance", points=2)
+def test_only_numpy_and_matplotlib(executed, student, lab):
+    expect_compliant(executed, student, lab.allowed_imports)
