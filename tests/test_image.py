@@ -277,7 +277,9 @@ def test_kernels_in_the_container_run_unprivileged_and_cannot_reach_hidden_files
     assert run.returncode == 0, run.stderr[-2000:] + run.stdout[-2000:]
     folder = root / "opt/ml/processing/output/results/mallory/linreg"
     result = json.loads((folder / "result.json").read_text())
-    assert result["status"] == "graded" and result["score"] == 36
+    # Full marks but the compliance points: the hostile cell imports os and glob, which Lab 1 does not allow.
+    assert result["status"] == "graded" and result["score"] == 34
+    assert {n: f["points"] for n, f in result["functions"].items() if f["points"] != f["max_points"]} == {"compliance": 0.0}
     sandbox = result["execution"]["sandbox"]
     assert sandbox["enforced"] and sandbox["hidden_by"] == "permissions (0700)"
     executed = nbformat.read(str(folder / "linreg.ipynb"), as_version=4)
