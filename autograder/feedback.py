@@ -388,16 +388,16 @@ def write_feedback(lab_name: str, *, results: Path, course_root: Path | None = N
         folder = found.folders[result.student]
         notebook = folder / lab.notebook
         pictures: list[Picture] = []
+        shown = shown_figures(lab, result, notebook)  # never raises: an unreadable notebook shows none
         try:
             pictures = draw_pictures(hook, result, ref=ref, notebook=notebook if notebook.is_file() else None)
-            body = render_page(lab, result, pictures, shown=shown_figures(lab, result, notebook))
+            body = render_page(lab, result, pictures, shown=shown)
             count += len(pictures)
         except Exception as exc:  # a fault of the lab's drawing code: the page goes out without pictures
             log.warning("pictures for %s failed: %s: %s", result.student, type(exc).__name__, exc)
             problems.append(f"{result.student}: {type(exc).__name__}: {exc}")
             body = render_page(lab, result, [], "The pictures for this page could not be drawn; "
-                                                "your instructor has been told.",
-                               shown=shown_figures(lab, result, notebook))
+                                                "your instructor has been told.", shown=shown)
         finally:
             _close(pictures)
         write_atomic(folder / FEEDBACK_FILE, body)

@@ -146,10 +146,10 @@ def validate_notebook(path: Path, *, lab_name: str | None = None, course_root: P
         answer_error = _error(answer[1]) if answer else None
         if lab.kind_of(function.name) == "compliance":
             # Read from the cells, never run: the same scan the hidden test makes of the source.
-            found = scan_notebook(execution.notebook, lab.allowed_imports)
             if not attempted(execution.notebook):
                 checks.append(FunctionCheck(function.name, NOT_ATTEMPTED, "nothing to check yet: no answer cell is written"))
                 continue
+            found = scan_notebook(execution.notebook, lab.allowed_imports)
             checks.append(FunctionCheck(function.name, TestStatus.FAILED, "; ".join(v.message() for v in found[:3]))
                           if found else FunctionCheck(function.name, TestStatus.PASSED))
             continue
