@@ -100,6 +100,8 @@ def _describe(value: Any) -> str:
         return f"a list of {len(value)} items"
     if isinstance(value, (bool, np.bool_)):
         return f"the boolean {value}"
+    if isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real):
+        return f"the complex number {complex(value)}"  # a square root of a negative, say: no float to format
     if isinstance(value, numbers.Number):
         return f"the number {_fmt(value)}"
     return f"a {type(value).__name__}" if not hasattr(value, "type_name") else f"a {value.type_name}"

@@ -25,6 +25,14 @@ def test_number_none_and_array():
         "compute_cost returned an array of shape (1,); expected a single number (a float)"
 
 
+def test_number_complex_is_a_mismatch_not_a_grader_fault():
+    """A complex result (from the square root of a negative, say) is the student's to hear about."""
+    assert message(expect_number, "dj_dw", 1 + 2j, 1.0) == \
+        "dj_dw returned the complex number (1+2j); expected a single number (a float)"
+    assert message(expect_number, "dj_dw", np.complex128(3j), 1.0) == \
+        "dj_dw returned the complex number 3j; expected a single number (a float)"
+
+
 def test_number_nan():
     assert message(expect_number, "J", float("nan"), 2.0) == "J returned NaN; expected 2"
 
