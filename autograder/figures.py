@@ -435,6 +435,24 @@ def _describe_expected(name: str) -> str:
             "colour": "the values the notebook asks the colour to encode"}.get(name, "as the notebook asks")
 
 
+def match_points(candidates: Sequence[Series], x: Any, y: Any, *, rtol: float = 1e-6) -> tuple[Series | None, Series | None]:
+    """Among ``candidates``, the series that draws the points (``x``, ``y``) as pairs, in any order;
+    and, when none does, one that draws them with the axes swapped (``(None, swapped)``), so a suite
+    can say which axis holds what. ``(None, None)``: no series shows those points."""
+    points = sorted(zip(np.asarray(x, dtype=float).tolist(), np.asarray(y, dtype=float).tolist()))
+
+    def draws(s: Series, swapped: bool) -> bool:
+        if s.n != len(points) or s.x.size != s.n:
+            return False
+        pairs = zip(s.y.tolist(), s.x.tolist()) if swapped else zip(s.x.tolist(), s.y.tolist())
+        return bool(np.allclose(sorted(pairs), points, rtol=rtol))
+
+    for s in candidates:
+        if draws(s, False):
+            return s, None
+    return None, next((s for s in candidates if draws(s, True)), None)
+
+
 def find_series(candidates: Sequence[Series], y: Any, *, rtol: float = 1e-6, atol: float = 1e-9) -> Series | None:
     """The series among ``candidates`` whose y values are ``y`` (for plots drawn in any order)."""
     want = np.asarray(y, dtype=float).ravel()

@@ -268,3 +268,15 @@ def test_experiment_results_are_read_from_the_kernel_as_values():
             bridge.close()
     assert str(err.value) == ("w_sweep is not defined: the notebook asks you to leave this result in a variable "
                               "named `w_sweep`; run the cell that sets it")
+
+
+def test_points_are_matched_as_pairs_and_swapped_axes_are_told_apart():
+    x, y = np.array([0.6, 1.0, 2.4]), np.array([0.15, 1.0, 35.0])
+    fig, (a, b) = plt.subplots(1, 2)
+    a.scatter(x[::-1], y[::-1])  # the same stars, drawn in another order
+    b.scatter(y, x)  # axes swapped
+    shown = _read(fig)
+    drawn, swapped = shown.axes[0].of_kind("scatter"), shown.axes[1].of_kind("scatter")
+    assert F.match_points(drawn, x, y) == (drawn[0], None)
+    assert F.match_points(swapped, x, y) == (None, swapped[0])
+    assert F.match_points(drawn, x, y * 2) == (None, None)

@@ -18,7 +18,7 @@ import numpy as np
 from autograder.compliance import expect_compliant
 from autograder.course import load_sibling
 from autograder.figures import (expect_field, expect_labels, expect_legend, expect_series, figure_of, find_series,
-                                plot_axes)
+                                match_points, plot_axes)
 from autograder.kernel import CallProblem, CallTimeout, MissingFunction, StudentRaised
 from autograder.suite import (Mismatch, as_number, expect, expect_array, expect_number, expect_pair,
                               expect_sequence, graded, own_result, record)
@@ -362,17 +362,13 @@ def _points(ax, what):
 
 def _stars_drawn(ax, ref, what):
     """Fail unless ``ax`` shows the ten stars as points, mass on x and luminosity on y."""
-    stars = sorted(zip(ref.M.tolist(), ref.L.tolist()))
     drawn = _points(ax, what)
-    for s in drawn:
-        if s.n == len(stars) and s.x.size == s.n and \
-                np.allclose(sorted(zip(s.x.tolist(), s.y.tolist())), stars, rtol=1e-6):
-            return s
-    for s in drawn:
-        if s.n == len(stars) and s.x.size == s.n and \
-                np.allclose(sorted(zip(s.y.tolist(), s.x.tolist())), stars, rtol=1e-6):
-            raise Mismatch(f"{what} has mass on the y axis and luminosity on the x axis; "
-                           "put M on the x axis and L on the y axis")
+    found, swapped = match_points(drawn, ref.M, ref.L)
+    if found is not None:
+        return found
+    if swapped is not None:
+        raise Mismatch(f"{what} has mass on the y axis and luminosity on the x axis; "
+                       "put M on the x axis and L on the y axis")
     sizes = ", ".join(str(s.n) for s in drawn) or "none"
     raise Mismatch(f"{what} should show the ten stars as points (M on the x axis, L on the y axis); "
                    f"the point series it shows have {sizes} points")

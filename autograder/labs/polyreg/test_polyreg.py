@@ -24,7 +24,7 @@ import numpy as np
 from autograder.compliance import expect_compliant
 from autograder.course import load_sibling
 from autograder.figures import (expect_data, expect_labels, expect_legend, expect_scale, expect_series, figure_of,
-                                find_series, mentions, plot_axes)
+                                find_series, match_points, mentions, plot_axes)
 from autograder.kernel import CallProblem, CallTimeout, MissingFunction, StudentRaised
 from autograder.suite import (Mismatch, as_number, expect, expect_array, expect_number, expect_sequence,
                               graded, own_result, record)
@@ -470,18 +470,14 @@ def _own(compute_own, compute_ref):
 def _stars_plotted(figures, ref, what):
     """The scatter of the figure in plot_data that shows the ten stars (M across, L up)."""
     figure = figure_of(figures, "plot_data", what)
-    stars = sorted(zip(ref.M.tolist(), ref.L.tolist()))
-    scatters = [s for ax in figure.plots for s in ax.of_kind("scatter")]
     for ax in figure.plots:
-        for s in ax.of_kind("scatter"):
-            if s.n == len(stars) and s.x.size == s.n and \
-                    np.allclose(sorted(zip(s.x.tolist(), s.y.tolist())), stars, rtol=1e-6):
-                return ax, s
-    for s in scatters:
-        if s.n == len(stars) and s.x.size == s.n and \
-                np.allclose(sorted(zip(s.y.tolist(), s.x.tolist())), stars, rtol=1e-6):
-            raise Mismatch(f"{what} has mass on the y axis and luminosity on the x axis; "
-                           "put M on the x axis and L on the y axis")
+        found, _ = match_points(ax.of_kind("scatter"), ref.M, ref.L)
+        if found is not None:
+            return ax, found
+    scatters = [s for ax in figure.plots for s in ax.of_kind("scatter")]
+    if match_points(scatters, ref.M, ref.L)[1] is not None:
+        raise Mismatch(f"{what} has mass on the y axis and luminosity on the x axis; "
+                       "put M on the x axis and L on the y axis")
     sizes = ", ".join(str(s.n) for s in scatters) or "none"
     raise Mismatch(f"{what} should show the ten stars as points with plt.scatter (M on the x axis, L on the "
                    f"y axis); the scatters it shows have {sizes} points")
@@ -511,17 +507,22 @@ def test_plot_data_labels_and_colorbar(figures, ref):
                                          "temperature ('temperature' or 'T')")
 
 
-def _fit_of(student, model, what):
-    """``fits[model]`` with the keys the notebook asks for."""
-    fits = _kept(student, "fits", what)
-    if not isinstance(fits, dict) or model not in fits:
-        raise Mismatch(f"{what}: `fits` should be a dict with an entry for {model!r} (section 9)")
+def _entry(fits, model, what):
+    """``fits[model]``, a dict with the keys the notebook asks for, or a mismatch naming what is not."""
     entry = fits[model]
     expect(isinstance(entry, dict), f"{what}: fits[{model!r}] should be a dict with the keys {', '.join(FIT_KEYS)}; "
                                     f"it is {_describe(entry)}")
     lacking = [k for k in FIT_KEYS if k not in entry]
     expect(not lacking, f"{what}: fits[{model!r}] has no {', '.join(repr(k) for k in lacking)}")
     return entry
+
+
+def _fit_of(student, model, what):
+    """``fits[model]`` with the keys the notebook asks for (the other models are not needed)."""
+    fits = _kept(student, "fits", what)
+    if not isinstance(fits, dict) or model not in fits:
+        raise Mismatch(f"{what}: `fits` should be a dict with an entry for {model!r} (section 9)")
+    return _entry(fits, model, what)
 
 
 def _fits(student, what):
@@ -532,11 +533,7 @@ def _fits(student, what):
     expect(not missing, f"{what}: `fits` has no entry for {', '.join(repr(m) for m in missing)}; it holds "
                         f"{sorted(map(str, fits))}")
     for model in MODELS:
-        entry = fits[model]
-        expect(isinstance(entry, dict), f"{what}: fits[{model!r}] should be a dict with the keys "
-                                        f"{', '.join(FIT_KEYS)}; it is {_describe(entry)}")
-        lacking = [k for k in FIT_KEYS if k not in entry]
-        expect(not lacking, f"{what}: fits[{model!r}] has no {', '.join(repr(k) for k in lacking)}")
+        _entry(fits, model, what)
     return fits
 
 
