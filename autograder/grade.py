@@ -130,6 +130,7 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
         clock.lap("start")
         pool.prepare_next()  # the next submission's kernel boots while this one runs
         execution = execute_notebook(session, restored.notebook, partial_path=partial, parameters=parameters)
+        notes.extend(execution.stray_notes())
         clock.lap("execute")
         if not execution.kernel_alive:
             # The notebook killed its kernel (sys.exit, os._exit, a crash). Its functions can still
@@ -140,7 +141,8 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
             clock.lap("recover")
         bridge = KernelBridge(session.connection_info(), interrupt=session.interrupt,
                               is_alive=session.kernel_alive, call_timeout=config.call_timeout,
-                              judge_timeout=config.judge_timeout, max_payload_mb=config.max_payload_mb)
+                              judge_timeout=config.judge_timeout, max_payload_mb=config.max_payload_mb,
+                              after_call=session.strays_after_call)
         try:
             judgement = judge(lab, bridge, seed=seed, sources=answer_sources(restored.notebook),
                               notebook=execution.notebook, parameters=parameters,

@@ -6,12 +6,16 @@ import nbformat
 import pytest
 
 from autograder.course import load_lab
-from autograder.demo import build_submission
+from autograder.demo import build_submission, solutions
 from autograder.grade import grade_class
 
 from conftest import FAST
 
 pytestmark = pytest.mark.slow
+
+# The fork bomb of issue 12: its children sleep on, holding the kernel's process limit, unless the
+# grader stops them when the cell ends.
+BOMB = "import os, time\nfor _i in range(3000):\n    if os.fork() == 0:\n        time.sleep(20); os._exit(0)\n"
 
 CASES = {
     # student: (cells inserted after a grade id, answers replaced, expected score, expected note/message part)
@@ -39,6 +43,16 @@ CASES = {
                                         "def cost_grid(x, y, w_values, b_values):\n"
                                         "    return np.zeros((len(b_values), len(w_values))).view(Liar)"},
                       34.0, ""),
+    # The bomb at the top of an answer cell: the fork that fails at the process limit raises, so
+    # that cell's function is never defined (4 points); every other part keeps its points.
+    "lingering_fork_bomb": ({}, {"compute_gradient_loop": lambda solution: BOMB + solution}, 30.0,
+                            "processes running when it finished"),
+    # A function that leaves 20 sleeping children behind on every call, and is right: what each
+    # call leaves is stopped, so the later calls (and the other functions) still have processes.
+    "forks_when_called": ({}, {"compute_gradient_loop": lambda solution: solution.replace(
+        "def compute_gradient_loop(x, y, w, b):\n",
+        "def compute_gradient_loop(x, y, w, b):\n    import os, time\n    for _ in range(20):\n"
+        "        if os.fork() == 0:\n            time.sleep(20); os._exit(0)\n", 1)}, 34.0, ""),
 }
 
 
@@ -46,9 +60,11 @@ CASES = {
 def graded(course, tmp_path_factory):
     lab = load_lab("linreg", course)
     subs = tmp_path_factory.mktemp("hostile")
+    reference = solutions(lab)
     for student, (insert, answers, _, _) in CASES.items():
         folder = subs / student / "linreg"
         folder.mkdir(parents=True)
+        answers = {k: v(reference[k]) if callable(v) else v for k, v in answers.items()}
         nbformat.write(build_submission(lab, answers, insert), str(folder / "linreg.ipynb"))
     honest = subs / "honest" / "linreg"
     honest.mkdir(parents=True)
@@ -86,6 +102,24 @@ def test_symlinked_submission_is_refused(graded):
 
 def test_the_rest_of_the_batch_is_graded_as_alone(graded):
     assert graded["honest"]["score"] == 36.0
+    assert all(r["status"] == "graded" and not r["grader_errors"] for r in graded.values() if r["student"] != "symlinked")
+
+
+def test_a_lingering_fork_bomb_costs_only_its_cell(graded):
+    bomber = graded["lingering_fork_bomb"]
+    lost = {t["function"] for t in bomber["tests"] if t["points"] < t["max_points"]}
+    assert lost == {"compute_gradient_loop", "compliance"}, lost
+    problems = bomber["execution"]["problems"]
+    # The bomb's cell raised at the process limit; after it, only the cells that use the function it
+    # never defined fail (no later cell is short of a thread or a process).
+    assert problems[0]["ename"] == "BlockingIOError", problems
+    assert all(p["ename"] == "NameError" and "compute_gradient_loop" in p["evalue"] for p in problems[1:]), problems
+    assert any("stopped them" in n for n in bomber["notes"]), bomber["notes"]
+    # Nothing a kernel started outlives the batch (as root, every kernel has a uid of its own).
+    from autograder.kernel import strays
+    from autograder.kernel.sandbox import FIRST_KERNEL_UID
+
+    assert [p for p in strays.process_table() if p.uid >= FIRST_KERNEL_UID and not p.zombie] == []
 
 
 def test_sigkill_mid_batch_then_rerun_resumes_with_the_same_results(course, tmp_path):

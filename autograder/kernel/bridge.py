@@ -17,6 +17,9 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from . import strays
+from .managers import unreadable_message
+
 log = logging.getLogger(__name__)
 
 MIME = "application/x-autograder-value"
@@ -255,7 +258,7 @@ class KernelBridge:
 
     def __init__(self, connection_info: dict, *, interrupt: Callable[[], None],
                  is_alive: Callable[[], bool], call_timeout: float, max_payload_mb: float = 64.0,
-                 judge_timeout: float = float("inf")):
+                 judge_timeout: float = float("inf"), after_call: Callable[[], list[int]] | None = None):
         from jupyter_client.blocking import BlockingKernelClient
 
         self.kc = BlockingKernelClient()
@@ -263,6 +266,8 @@ class KernelBridge:
         self.kc.start_channels()
         self._interrupt = interrupt
         self._is_alive = is_alive
+        # Stops what a call left running; returns the kernel's dead children for it to reap.
+        self._after_call = after_call
         self.call_timeout = call_timeout
         self.judge_timeout = judge_timeout  # seconds of student code the whole suite may wait for
         self.max_payload = int(max_payload_mb * 1024 * 1024)
@@ -298,6 +303,11 @@ class KernelBridge:
                 if not self._is_alive():
                     return "dead", payloads, error
                 continue
+            except Exception as exc:
+                if not unreadable_message(exc):
+                    raise
+                log.warning("unreadable message from the kernel: %s: %s", type(exc).__name__, exc)
+                return "unreadable", payloads, error
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             kind, content = msg.get("msg_type"), msg.get("content", {})
@@ -307,6 +317,14 @@ class KernelBridge:
                 error = content
             elif kind == "status" and content.get("execution_state") == "idle":
                 return "ok", payloads, error
+
+    def _clear_strays(self) -> None:
+        """What the call left running is stopped; its dead children reaped by the kernel."""
+        if self._after_call is None or self.hung is not None:
+            return
+        children = self._after_call()
+        if children:
+            self._run(strays.reap_code(children), timeout=10)
 
     def _recover(self, function: str) -> None:
         """After a timeout: interrupt the kernel and wait for it to be idle again."""
@@ -375,6 +393,7 @@ class KernelBridge:
         self.seconds += time.monotonic() - started
         if status == "timeout":
             self._recover(function)
+            self._clear_strays()
             if limit < self._limit(timeout):
                 raise CallTimeout(f"{function} was stopped when the {self.judge_timeout:g} s this notebook's "
                                   "functions may run while they are judged ran out", function=function)
@@ -384,6 +403,11 @@ class KernelBridge:
         if status == "dead":
             self.hung = function
             raise KernelGone(f"the kernel died while {function} was running", function=function)
+        if status == "unreadable":
+            self.hung = function
+            raise KernelGone(f"the kernel sent a message the grader cannot read while {function} was running "
+                             "(out of processes or memory?); it is not called again", function=function)
+        self._clear_strays()
         payload = self._pick(payloads, nonce)
         if payload is None:
             detail = f": {error.get('ename')}: {error.get('evalue')}" if error else ""

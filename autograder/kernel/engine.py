@@ -19,17 +19,18 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import nbformat
 
 from ..errors import GraderFault
 from .figures import MAX_BYTES as FIGURE_BYTES
 from .figures import MIME as FIGURE_MIME
-from .managers import KernelManager
+from .managers import KernelManager, unreadable_message
 
 ENGINE_NAME = "autograder"
 TIMEOUT_ENAME = "CellTimeoutError"
+UNREADABLE_ENAME = "KernelMessageError"  # the kernel sent what the grader could not read
 MAX_FIGURES = 200  # figure descriptions kept per notebook; later figures are shown but not described
 
 # nbclient logs every cell timeout at ERROR; those are the student's, recorded in the result,
@@ -51,6 +52,7 @@ class RunContext:
     max_output_bytes: int
     partial_path: Path | None = None  # the notebook as it runs, saved after every cell
     parameters: dict | None = None  # papermill parameters, injected after the cell tagged `parameters`
+    after_cell: Callable[[Any], None] | None = None  # called with each cell once it has run
 
     # Recorded by the run. Cells themselves, not indices: papermill may insert an error-marker
     # cell before them afterwards.
@@ -133,8 +135,18 @@ def _client_class():
                     self.execute_cell(cell, index)
                 except CellExecutionError as ex:  # not raised with allow_errors; kept for safety
                     self.nb_man.cell_exception(self.nb.cells[index], cell_index=index, exception=ex)
+                except Exception as ex:
+                    if not unreadable_message(ex):
+                        raise
+                    # The cell's outcome, not a failed run: the next cells still run.
+                    self.nb.cells[index].setdefault("outputs", []).append(nbformat.v4.new_output(
+                        "error", ename=UNREADABLE_ENAME, traceback=[],
+                        evalue=f"the kernel sent a message the grader could not read while this cell ran "
+                               f"({type(ex).__name__}: {str(ex)[:200]}); was it out of processes or memory?"))
                 finally:
                     self.nb_man.cell_complete(self.nb.cells[index], cell_index=index)
+                    if cell.cell_type == "code" and self.context.after_cell is not None:
+                        self.context.after_cell(self.nb.cells[index])
 
         def output(self, outs, msg, display_id, cell_index):
             # Everything a notebook prints is held by the grader; past the cap it is dropped

@@ -177,6 +177,7 @@ class ForkedKernelManager(KernelManager):
             self.connection_file, transport="ipc", ip=os.path.join(runtime_dir, "kernel-ipc"))
         if sandbox is not None and sandbox.uid is not None:
             os.chown(self.connection_file, sandbox.uid, sandbox.uid)
+        self.own_uid = sandbox.uid if sandbox is not None else None
         self._pid = server.spawn(connection_file=self.connection_file, cwd=cwd, env=env, arguments=arguments,
                                 sandbox=sandbox)
 
@@ -215,6 +216,8 @@ class ForkedKernelManager(KernelManager):
             pass
 
     def kill(self) -> None:
+        if pid_alive(self.pid):
+            self.stop_strays()  # what it started dies with it (while its pid is still its own)
         for target in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
             try:
                 target()
@@ -223,6 +226,12 @@ class ForkedKernelManager(KernelManager):
         deadline = time.monotonic() + 2
         while pid_alive(self.pid) and time.monotonic() < deadline:
             time.sleep(0.01)
+        if self.own_uid is not None:
+            # Whatever of its uid is still running (started in the moment before it died): the
+            # uid is never given to another kernel while one of them runs.
+            from . import strays
+
+            strays.stop(-1, self.own_uid)
         try:
             os.unlink(self.connection_file)
         except OSError:

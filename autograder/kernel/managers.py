@@ -18,6 +18,19 @@ import subprocess
 log = logging.getLogger(__name__)
 
 
+def unreadable_message(exc: BaseException) -> bool:
+    """Whether ``exc`` is jupyter_client failing to read a message from the kernel (an empty or
+    cut-off frame, a bad signature): the kernel's fault, for instance a kernel out of processes
+    or memory, never the grader's. Told apart from a grader bug by where it was raised."""
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename.replace("\\", "/")
+        if "/jupyter_client/session.py" in name or "/jupyter_client/jsonutil.py" in name:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 class KernelManager(abc.ABC):
     """What a session needs of the manager of its one kernel."""
 
@@ -41,6 +54,19 @@ class KernelManager(abc.ABC):
     @abc.abstractmethod
     def kill(self) -> None:
         """End the kernel (and what it started) now; safe to call on a dead kernel."""
+
+    # The uid only this kernel runs as (a sandboxed kernel of a root grader), or None.
+    own_uid: int | None = None
+
+    def stop_strays(self) -> tuple[int, list[int]]:
+        """Stop every process the kernel started and left running (the kernel keeps running).
+
+        Returns what :func:`~autograder.kernel.strays.stop` does: how many were stopped, and the
+        kernel's own dead children, which the kernel must reap (``strays.reap_code``).
+        """
+        from . import strays
+
+        return strays.stop(self.pid, self.own_uid)
 
     @abc.abstractmethod
     def connection_info(self) -> dict:
@@ -111,6 +137,8 @@ class JupyterKernelManager(KernelManager):
         from jupyter_core.utils import run_sync
 
         process = self._process()
+        if process is not None and process.poll() is None:
+            self.stop_strays()  # what it started dies with it (while its pid is still its own)
         try:
             run_sync(self.km.shutdown_kernel)(now=True)
         except Exception as exc:  # the kernel may already be gone

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 import nbformat
@@ -25,6 +26,7 @@ from ..config import GradingConfig
 from ..errors import GraderFault
 from .engine import TIMEOUT_ENAME, RunContext, run_notebook
 from .figures import install_code as figure_install_code
+from . import strays
 from .managers import JupyterKernelManager, KernelManager
 from .sandbox import SandboxSpec, prepare, sandbox_summary
 
@@ -56,6 +58,14 @@ class Execution:
     # too large to keep), in the order shown. Read by ``autograder.figures``.
     figures: list[tuple[int, str | None]] = field(default_factory=list)
     figures_described: bool = True  # False when the kernel could not be set up to describe them
+    # (cell index, processes it left running when it finished, which the grader stopped).
+    strays: list[tuple[int, int]] = field(default_factory=list)
+
+    def stray_notes(self) -> list[str]:
+        """For the result's notes: each cell that left processes running."""
+        return [f"cell {cell} left {n} process{'es' if n > 1 else ''} running when it finished; the grader "
+                "stopped them (a cell's processes end with it, or they fill the kernel's process limit)"
+                for cell, n in self.strays]
 
     def summary(self) -> str:
         kinds = [p.kind for p in self.problems]
@@ -227,12 +237,20 @@ class KernelSession:
         self.wait_ready()
         described = self._describe_figures()
         started = time.monotonic()
+        left: list[tuple[Any, int]] = []
+
+        def after_cell(cell) -> None:
+            n = self.clear_strays()
+            if n:
+                left.append((cell, n))
+
         context = RunContext(km=self.km, kc=self.kc, kernel_name=self.config.kernel_name,
                              startup_timeout=self.config.startup_timeout, cell_timeout=self.config.cell_timeout,
                              deadline=started + self.config.notebook_timeout,
                              max_output_bytes=int(self.config.max_output_mb * 2**20),
-                             partial_path=partial_path, parameters=parameters)
+                             partial_path=partial_path, parameters=parameters, after_cell=after_cell)
         alive = run_notebook(nb, context)
+        self.clear_strays()  # also after a run cut short: the judge gets a kernel with its quota free
         executed = context.notebook
         # papermill puts an error-marker cell first when a cell raised; drop it so that cell
         # numbers in the result match the notebook the student submitted.
@@ -260,7 +278,36 @@ class KernelSession:
         problems.sort(key=lambda p: p.cell)
         figures = [(position[id(cell)], text) for cell, text in context.figures if id(cell) in position]
         return Execution(notebook=executed, problems=problems, kernel_alive=alive,
-                         seconds_run=time.monotonic() - started, figures=figures, figures_described=described)
+                         seconds_run=time.monotonic() - started, figures=figures, figures_described=described,
+                         strays=[(position[id(c)], n) for c, n in left if id(c) in position])
+
+    def clear_strays(self) -> int:
+        """Stop the processes the kernel left running and have it reap its own dead children
+        (:mod:`autograder.kernel.strays`); return how many were stopped. Never raises."""
+        if self.km is None or not self.km.alive():
+            return 0
+        try:
+            n, children = self.km.stop_strays()
+            if children and self.kc is not None:
+                from jupyter_core.utils import run_sync
+
+                run_sync(self.kc.execute_interactive)(strays.reap_code(children), silent=True, store_history=False,
+                                                      timeout=10, output_hook=lambda msg: None)
+        except Exception as exc:  # noqa: BLE001 - a busy or dying kernel: the next look tries again
+            log.warning("stopping what the kernel left running: %s: %s", type(exc).__name__, exc)
+            return 0
+        return n
+
+    def strays_after_call(self) -> list[int]:
+        """For the judge, after each call: stop what the call left running (a cheap look first)
+        and return the kernel's dead children for it to reap through its own client."""
+        if self.km is None or self.km.pid is None or not strays.has_children(self.km.pid):
+            return []
+        try:
+            return self.km.stop_strays()[1]
+        except Exception as exc:  # noqa: BLE001
+            log.warning("stopping what the kernel left running: %s: %s", type(exc).__name__, exc)
+            return []
 
     def _describe_figures(self) -> bool:
         """Set the kernel up to describe every figure it shows (``kernel/figures.py``), before any
