@@ -714,12 +714,21 @@ def _arguments(args: tuple) -> str:
 
 
 def agree(a: Any, b: Any) -> bool:
-    """``diagnose.same``, extended to dicts (key by key)."""
+    """``diagnose.same``, extended to dicts (key by key), and judged as the notebooks' contracts
+    judge: by value. An integer array that holds exactly the reference's float values (``w * x + b``
+    on integer inputs) agrees with it; the suites give it full marks, and no contract asks for a
+    dtype. An integer result whose values were truncated still disagrees."""
     from .diagnose import same
 
     if isinstance(a, dict) or isinstance(b, dict):
         return (isinstance(a, dict) and isinstance(b, dict) and set(a) == set(b)
                 and all(agree(a[k], b[k]) for k in a))
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and type(a) is type(b):
+        return len(a) == len(b) and all(agree(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape \
+            and {a.dtype.kind in "iu", b.dtype.kind in "iu"} == {True, False} and b.dtype.kind in "iuf" \
+            and a.dtype.kind in "iuf":
+        return bool(np.array_equal(a.astype(float), b.astype(float)))
     return same(a, b)
 
 

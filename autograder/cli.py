@@ -4,7 +4,7 @@ Exit status: 0 when the command did its job (whatever the students scored); 1 wh
 failed (``release`` leaks or, with ``--check``, is stale; ``parity`` found a mismatch;
 ``validate`` a failing visible check; ``audit`` a weak or unfair hidden suite); 2 for a fault
 of the input or the course (one line on stderr); 3 when the grader itself failed on some
-submission (or ``audit`` candidate); 130 when interrupted. Each status
+submission (or ``audit`` candidate); 130 when interrupted by Ctrl-C, 143 by SIGTERM. Each status
 but 0 and 130 is the ``exit_code`` of an exception class of ``errors.py`` (``CheckFailed``,
 ``AutograderError``, ``GraderFault``), read by ``_exit_status``; no command spells the number.
 
@@ -19,13 +19,14 @@ import argparse
 import dataclasses
 import inspect
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
 from typing import Callable
 
 from . import __version__
-from .errors import AutograderError, CheckFailed, GraderFault, ReleaseError
+from .errors import AutograderError, CheckFailed, GraderFault, ReleaseError, Stopped
 
 
 def _progress(stream):
@@ -563,19 +564,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum, frame) -> None:
+    raise Stopped(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        previous = signal.signal(signal.SIGTERM, _terminate)  # SIGTERM stops a run as Ctrl-C does
+    except ValueError:  # not the main thread (main() called from a thread): leave signals alone
+        previous = None
+    try:
         return args.func(args)
     except AutograderError as exc:
         print(f"autograder: error: {exc}", file=sys.stderr)
         return _exit_status(type(exc))
-    except KeyboardInterrupt:
-        print("autograder: interrupted; finished results are kept, run the same command again to resume",
-              file=sys.stderr)
-        return 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
+    except KeyboardInterrupt as exc:
+        stopped = exc if isinstance(exc, Stopped) else Stopped(signal.SIGINT)
+        done = f"{stopped.finished} submission(s) graded in this run are kept" if stopped.finished is not None \
+            else "finished results are kept"
+        print(f"autograder: stopped ({signal.Signals(stopped.signum).name}); {done}, nothing half-written is "
+              "left; run the same command again to resume", file=sys.stderr)
+        return stopped.exit_code  # 130 for Ctrl-C, 143 for SIGTERM, as a shell reports them
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@ that says which status a kind of failure gets; the CLI reads it from the class):
   installed; the message names the command that installs it.
 - ``CourseError`` (2): the course folder or a lab is missing or malformed (unknown lab, no source
   notebook, a hidden suite whose points disagree with the notebook's).
+- ``OutputError`` (2): the results folder cannot be used: another ``grade`` run holds it, or it
+  cannot be written (full, read-only, failing). Every result written before stays intact.
+- ``Stopped`` (130 or 143; a ``KeyboardInterrupt``, not an ``AutograderError``): the run was
+  stopped by Ctrl-C or SIGTERM; finished results are kept and the same command resumes.
 - ``CheckFailed`` (1): a check the user asked for did not pass (``parity`` found a mismatch, a
   notebook fails its visible checks). Commands that report such an outcome exit with its status.
 - ``ReleaseError`` (1, a ``CheckFailed``): generating a release failed, or the release leaks or
@@ -55,6 +59,23 @@ class CourseError(AutograderError):
     def __init__(self, message: str, *, lab: str | None = None):
         super().__init__(message)
         self.lab = lab
+
+
+class OutputError(AutograderError):
+    """The results folder is busy (another run holds its lock) or cannot be written."""
+
+
+class Stopped(KeyboardInterrupt):
+    """The run was stopped by a signal; ``finished`` results of this run were written first."""
+
+    def __init__(self, signum: int = 2, finished: int | None = None):
+        super().__init__(signum)
+        self.signum = signum
+        self.finished = finished
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # as a shell reports a command a signal stopped
 
 
 class CheckFailed(AutograderError):

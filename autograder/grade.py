@@ -12,16 +12,19 @@ from __future__ import annotations
 import atexit
 import logging
 import multiprocessing
+import os
 import secrets
+import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from .config import GradingConfig, load_config
 from .course import Lab, load_lab
-from .errors import CourseError, GraderFault, SubmissionError
+from .errors import CourseError, GraderFault, OutputError, Stopped, SubmissionError
 from .execute import execute_notebook
 from .judge import hidden_parameters, judge
 from .kernel import KernelBridge, KernelPool, recover_kernel
@@ -29,7 +32,8 @@ from .load import Submission, file_digest, find_submissions, load_notebook
 from .record import environment, record_submission
 from .figures import read_figures
 from .restore import answer_sources, restore
-from .results import Status, SubmissionResult, read_result, result_dir, result_file
+from .results import (UNWRITABLE, Status, SubmissionResult, read_result, result_dir, result_file, results_lock,
+                      sweep_leftovers)
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +89,8 @@ class _Stopwatch:
 
 
 def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingConfig, seed: int,
-                     force: bool = False, pool: KernelPool | None = None) -> tuple[SubmissionResult, bool]:
+                     force: bool = False, pool: KernelPool | None = None,
+                     _again: bool = False) -> tuple[SubmissionResult, bool]:
     """Grade one submission and write its result; return ``(result, reused)``.
 
     A result already on disk for the same notebook bytes is reused unless ``force``.
@@ -123,6 +128,7 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
         pool = KernelPool(config, data_dir=lab.release_dir, warm=False,
                           hide=hidden_paths(lab, out, sub.path.parent.parent.parent))
     session = execution = recovery = None
+    server_lost = False
     try:
         session = pool.take()
         sandbox = session.sandbox_summary()
@@ -130,6 +136,7 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
         clock.lap("start")
         pool.prepare_next()  # the next submission's kernel boots while this one runs
         execution = execute_notebook(session, restored.notebook, partial_path=partial, parameters=parameters)
+        server_lost = session.server_lost()
         notes.extend(execution.stray_notes())
         clock.lap("execute")
         if not execution.kernel_alive:
@@ -149,6 +156,7 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
                               figures=_figures(execution, recovery))
         finally:
             bridge.close()
+        server_lost = server_lost or session.server_lost()
         clock.lap("judge")
     except CourseError:
         raise  # a broken lab stops the batch; nothing can be graded against it
@@ -168,6 +176,12 @@ def grade_submission(sub: Submission, *, lab: Lab, out: Path, config: GradingCon
         if own_pool:
             pool.close()
     clock.lap("close")
+    if server_lost and not _again:
+        # The fork server died (killed from outside) while this submission ran, and its kernel
+        # with it: not the student's doing. Graded once more, with kernels of a new fork server.
+        log.warning("%s: the kernel fork server died mid-submission; grading it again", sub.student)
+        return grade_submission(sub, lab=lab, out=out, config=config, seed=seed, force=True,
+                                pool=None if own_pool else pool, _again=True)
     execution_info = {"cells": len(execution.notebook.cells),
                       "problems": [p.as_dict() for p in execution.problems],
                       "kernel_alive": execution.kernel_alive, "calls": judgement.calls,
@@ -217,10 +231,91 @@ def _grade_task(sub: Submission, lab: Lab, out: Path, config: GradingConfig, see
     if not _worker_pools:
         logging.basicConfig(level=logging.WARNING)
         atexit.register(_close_worker_pools)
-    key = (config, str(lab.release_dir), hide)
-    if key not in _worker_pools:
-        _worker_pools[key] = KernelPool(config, data_dir=lab.release_dir, warm=config.prewarm, hide=hide)
-    return grade_submission(sub, lab=lab, out=out, config=config, seed=seed, force=force, pool=_worker_pools[key])
+        signal.signal(signal.SIGTERM, _stop_worker)  # stopped by the batch: clean up on the way out
+    global _busy
+    _busy = True
+    try:
+        key = (config, str(lab.release_dir), hide)
+        if key not in _worker_pools:
+            _worker_pools[key] = KernelPool(config, data_dir=lab.release_dir, warm=config.prewarm, hide=hide)
+        return grade_submission(sub, lab=lab, out=out, config=config, seed=seed, force=force,
+                                pool=_worker_pools[key])
+    finally:
+        _busy = False
+
+
+_busy = False  # a worker process is grading a submission (and has a kernel to clean up)
+
+
+def _stop_worker(signum, frame) -> None:
+    if _busy:
+        raise Stopped(signal.SIGTERM)  # grade_submission's cleanup runs on the way out
+    os._exit(128 + signal.SIGTERM)  # idle: nothing to clean up
+
+
+def _grade_in_pool(subs: list[Submission], workers: int, args: tuple,
+                   collect: Callable[[SubmissionResult, bool], None]) -> list[Submission]:
+    """Grade ``subs`` in a pool of worker processes; return those left ungraded because a worker
+    died and broke the pool (the others are collected)."""
+    lab, out = args[0], args[1]
+    context = multiprocessing.get_context("spawn")
+    collected: set[str] = set()
+    with ProcessPoolExecutor(max_workers=min(workers, len(subs)), mp_context=context) as pool:
+        futures = {pool.submit(_grade_task, sub, *args): sub for sub in subs}
+        try:
+            for future in as_completed(futures):
+                if isinstance(future.exception(), BrokenProcessPool):
+                    break
+                collect(*future.result())
+                collected.add(futures[future].student)
+            for future, sub in futures.items():  # finished before the pool broke
+                if sub.student not in collected and future.done() and not future.cancelled() \
+                        and future.exception() is None:
+                    collect(*future.result())
+                    collected.add(sub.student)
+        except BaseException:
+            _stop_workers(pool, list(futures))
+            raise
+        finally:
+            sweep_leftovers(out, lab.name)  # what a worker stopped mid-write left
+    return [sub for sub in subs if sub.student not in collected]
+
+
+def _worker_lost(sub: Submission, lab: Lab, out: Path, config: GradingConfig, seed: int) -> SubmissionResult:
+    """The result of a submission whose worker process died every time it was graded."""
+    result = SubmissionResult.begin(student=sub.student, lab=lab, notebook=sub.notebook, seed=seed,
+                                    submission_sha256=file_digest(sub.path), config=config.recorded())
+    why = ("the worker process grading this submission died each time (killed, or out of memory); "
+           "nothing of it was judged")
+    result.conclude(Status.GRADER_ERROR, why, grader_errors=[why], environment=environment())
+    record_submission(out, result)
+    return result
+
+
+def _written_since(path: Path, since: float) -> bool:
+    try:
+        return path.stat().st_mtime >= since
+    except OSError:
+        return False
+
+
+def _stop_workers(pool: ProcessPoolExecutor, futures: list, grace: float = 10.0) -> None:
+    """Stop a batch now: nothing new starts; each worker is asked to stop (SIGTERM: its
+    submission's kernel is killed and its half-written files removed) and killed after ``grace``."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            try:
+                os.kill(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + grace
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(2)
 
 
 def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | None = None,
@@ -242,6 +337,10 @@ def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | N
 
     Raises:
         CourseError: unknown lab, missing release, missing submissions folder, broken hidden suite.
+        OutputError: another run holds ``out``, or a result cannot be written there (disk full):
+            every result written before is intact, and the same call again grades what is missing.
+        Stopped: Ctrl-C or SIGTERM; the workers are stopped within seconds, nothing half-written
+            is left, and the same call again resumes.
     """
     lab = load_lab(lab_name, course_root)
     config = config or load_config(lab.course_root, workers=workers)
@@ -251,9 +350,12 @@ def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | N
     subs = find_submissions(submissions, lab, student, share)
     seed = secrets.randbelow(2**31) if seed is None else int(seed)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the results folder {out}: {exc.strerror or exc}") from None
     hide = hidden_paths(lab, out, submissions)
-    started = time.monotonic()
+    started, begun = time.monotonic(), time.time()
     results: list[SubmissionResult] = []
     reused = 0
 
@@ -264,24 +366,40 @@ def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | N
         if on_progress:
             on_progress(len(results), len(subs), result)
 
-    if config.workers == 1 or len(subs) <= 1:
-        pool = KernelPool(config, data_dir=lab.release_dir, warm=config.prewarm and len(subs) > 1, hide=hide)
-        try:
-            for sub in subs:
-                collect(*grade_submission(sub, lab=lab, out=out, config=config, seed=seed, force=force, pool=pool))
-        finally:
-            pool.close()
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(config.workers, len(subs)), mp_context=context) as pool:
-            futures = [pool.submit(_grade_task, sub, lab, out, config, seed, force, hide) for sub in subs]
-            try:
-                for future in as_completed(futures):
-                    collect(*future.result())
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+    try:
+        with results_lock(out):
+            for left in sweep_leftovers(out, lab.name):
+                log.info("removed %s, left half-written by an interrupted run", left)
+            if config.workers == 1 or len(subs) <= 1:
+                pool = KernelPool(config, data_dir=lab.release_dir, warm=config.prewarm and len(subs) > 1, hide=hide)
+                try:
+                    for sub in subs:
+                        collect(*grade_submission(sub, lab=lab, out=out, config=config, seed=seed, force=force,
+                                                  pool=pool))
+                finally:
+                    pool.close()
+            else:
+                args = (lab, out, config, seed, force, hide)
+                remaining = subs
+                for _ in range(2):  # a worker that died (SIGKILL, out of memory) breaks its pool
+                    remaining = _grade_in_pool(remaining, config.workers, args, collect)
+                    if not remaining:
+                        break
+                    log.warning("a grading worker died mid-batch; the %d submission(s) not finished are graded "
+                                "again", len(remaining))
+                for sub in remaining:  # still breaking: alone, to tell which submission kills its worker
+                    if _grade_in_pool([sub], 1, args, collect):
+                        collect(_worker_lost(sub, lab, out, config, seed), False)
+    except OSError as exc:
+        if exc.errno not in UNWRITABLE:
+            raise
+        raise OutputError(f"cannot write results under {out}: {exc.strerror or exc}; the {len(results)} "
+                          f"result(s) this run wrote before are intact: fix it (free space, permissions) and run "
+                          "the same command again, which grades only what is missing") from None
+    except KeyboardInterrupt as exc:
+        # Counted on disk: a worker may have written its result just before it was stopped.
+        finished = sum(1 for sub in subs if _written_since(result_file(out, sub.student, lab.name), begun))
+        raise Stopped(getattr(exc, "signum", signal.SIGINT), finished=finished) from None
 
     return ClassGrading(lab=lab.name, out=out, results=sorted(results, key=lambda r: r.student),
                         graded=len(results) - reused, reused=reused, seed=seed,

@@ -13,15 +13,20 @@ version it was read with, and writing it back gives the same bytes it was read f
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import errno
 import json
 import logging
 import os
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+from .errors import OutputError
 
 if TYPE_CHECKING:  # course imports nothing from here; the import is lazy where it is needed
     from .course import Lab
@@ -289,6 +294,65 @@ class SubmissionResult:
         if not isinstance(record.student, str) or not isinstance(record.lab, str):
             raise ResultFormatError("a result whose student or lab is not a name")
         return record
+
+
+# --- one run per results folder -------------------------------------------------------------------
+
+LOCK_NAME = ".autograder.lock"
+
+
+@contextlib.contextmanager
+def results_lock(out: Path) -> Iterator[None]:
+    """Hold the results folder for one grading run; a second run on it refuses at once.
+
+    The lock is ``fcntl.flock`` on ``OUT/.autograder.lock``: the operating system lets go of it
+    when the holder exits, however it ends (a SIGKILLed run leaves no stuck lock).
+
+    Raises:
+        OutputError: another run holds the folder, or it cannot be written.
+    """
+    import fcntl
+
+    out = Path(out)
+    path = out / LOCK_NAME
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")
+    except OSError as exc:
+        raise OutputError(f"cannot write to the results folder {out}: {exc.strerror or exc}") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise OutputError(f"{out} is being graded by another run ({holder}); wait for it to finish, "
+                              "or give this run another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # releases the lock; the file stays (removing it would race a waiting run)
+
+
+def sweep_leftovers(out: Path, lab: str = "*") -> list[Path]:
+    """Remove what an interrupted run left half-written: temporary files of atomic writes and the
+    engine's partial notebooks. Only call it holding :func:`results_lock`. Returns what went."""
+    gone = []
+    for pattern in (f"*/{lab}/.*.tmp", f"*/{lab}/.partial.*", ".*.tmp"):
+        for path in Path(out).glob(pattern):
+            try:
+                path.unlink()
+                gone.append(path)
+            except OSError:
+                pass
+    return gone
+
+
+# The errors with which writing a result can fail for want of a usable disk, not a bug.
+UNWRITABLE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM})
 
 
 # --- writing files atomically --------------------------------------------------------------------

@@ -183,5 +183,8 @@ def test_exit_statuses_are_the_error_classes(capsys):
     assert cli._exit_status() == cli._exit_status(None, None) == 0
     assert cli._exit_status(None, CheckFailed) == 1
     assert cli._exit_status(AutograderError, GraderFault, CheckFailed) == 3
-    # No command spells a status an error class carries (130, Ctrl-C, is the shell's, not a class's).
-    assert re.findall(r"return ([1-9][0-9]*)\b", inspect.getsource(cli)) == ["130"]
+    # No command spells a status: Ctrl-C and SIGTERM are the Stopped class's (128 + the signal).
+    assert re.findall(r"return ([1-9][0-9]*)\b", inspect.getsource(cli)) == []
+    from autograder.errors import OutputError, Stopped
+
+    assert (OutputError.exit_code, Stopped(2).exit_code, Stopped(15).exit_code) == (2, 130, 143)

@@ -145,8 +145,10 @@ def _client_class():
                                f"({type(ex).__name__}: {str(ex)[:200]}); was it out of processes or memory?"))
                 finally:
                     self.nb_man.cell_complete(self.nb.cells[index], cell_index=index)
-                    if cell.cell_type == "code" and self.context.after_cell is not None:
-                        self.context.after_cell(self.nb.cells[index])
+                # The cell has finished (or only its messages were unreadable): what it left running
+                # is stopped. Not on the way out of an interrupted run: the kernel may be busy.
+                if cell.cell_type == "code" and self.context.after_cell is not None:
+                    self.context.after_cell(self.nb.cells[index])
 
         def output(self, outs, msg, display_id, cell_index):
             # Everything a notebook prints is held by the grader; past the cap it is dropped

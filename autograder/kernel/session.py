@@ -202,6 +202,10 @@ class KernelSession:
         except Exception as exc:
             raise GraderFault(f"the kernel {self.config.kernel_name!r} did not start: {exc}") from None
 
+    def server_lost(self) -> bool:
+        """Whether this kernel's fork server has died (its kernels die with it)."""
+        return self.server is not None and not self.server.alive()
+
     def sandbox_summary(self) -> dict:
         """For result.json: what was enforced on this kernel."""
         return sandbox_summary(self.sandbox, self.config)
