@@ -199,10 +199,12 @@ def test_a_real_change_gets_an_exposing_input():
     assert exposure is not None and draws == exposure.draw + 1
     assert exposure.input.startswith("(array(") and "float64" in exposure.input
     assert exposure.reference.startswith("array(") and exposure.mutant != exposure.reference
-    # An integer result is not a float one, even where the values agree.
+    # Judged by value, as the contracts are: an integer result that truncates is exposed ...
     ints = compile_function("def f(x):\n    return (x * 2.0).astype(int)\n", "f", np)
-    assert find_exposure(ints, reference, lambda rng: (np.arange(3.0),), seed=0)[0].mutant == (
+    assert find_exposure(ints, reference, lambda rng: (np.arange(3.0) + 0.25,), seed=0)[0].mutant == (
         "array(3,) int64 [0, 2, 4]")
+    # ... one that holds exactly the reference's values (w * x + b on integer inputs) agrees.
+    assert find_exposure(ints, reference, lambda rng: (np.arange(3.0),), seed=0) == (None, audit.EQUIVALENCE_DRAWS)
 
 
 def test_raising_and_changing_an_input_in_place_are_told_apart():
