@@ -397,7 +397,8 @@ def test_hidden_tool_folders_are_skipped_and_said_so(corpus):
         "skipped 2 hidden folder(s) with no linreg folder inside, not students: .git, .ipynb_checkpoints"]
     everything = [p.resolve() for p in out.rglob("*")]
     assert all(p.is_relative_to(out.resolve()) for p in everything)
-    assert sorted(p.name for p in out.iterdir()) == sorted([*results, "grades.csv"])
+    # Beside the students' folders: the class file and the run lock (the flock target, naming its last holder).
+    assert sorted(p.name for p in out.iterdir()) == sorted([*results, "grades.csv", ".autograder.lock"])
     rows = list(csv.DictReader((out / "grades.csv").open(encoding="utf-8")))
     assert sorted(r["student"] for r in rows) == sorted(results)  # one row per student, none lost
 
