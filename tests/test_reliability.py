@@ -65,7 +65,7 @@ def test_a_second_run_on_the_same_out_refuses_and_a_killed_run_leaves_no_stuck_l
 
 
 def test_sigterm_stops_within_seconds_leaves_nothing_half_written_and_the_next_run_resumes(course, tmp_path):
-    subs, out = _class(course, tmp_path / "submitted", 6), tmp_path / "out"
+    subs, out = _class(course, tmp_path / "submitted", 4), tmp_path / "out"
     proc = subprocess.Popen(_command(course, subs, out, workers=2), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
@@ -79,7 +79,7 @@ def test_sigterm_stops_within_seconds_leaves_nothing_half_written_and_the_next_r
     assert proc.returncode == 143, err
     assert took < 12, took
     finished = len(list(out.glob("*/linreg/result.json")))
-    assert 1 <= finished < 6
+    assert 1 <= finished < 4
     assert f"stopped (SIGTERM); {finished} submission(s) graded in this run are kept" in err, err
     assert _leftovers(out) == []
     time.sleep(1)  # kernels watch their zygote, which went with its worker
@@ -91,7 +91,7 @@ def test_sigterm_stops_within_seconds_leaves_nothing_half_written_and_the_next_r
     resumed = subprocess.run(_command(course, subs, out, workers=2), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert f"reused {finished} unchanged result(s)" in resumed.stdout
-    assert _scores(out) == {f"s{i}": 36.0 if i % 2 == 0 else 32.0 for i in range(6)}
+    assert _scores(out) == {f"s{i}": 36.0 if i % 2 == 0 else 32.0 for i in range(4)}
 
 
 def test_a_full_disk_is_one_line_keeps_every_earlier_result_and_a_rerun_completes(course, tmp_path):
@@ -155,7 +155,7 @@ def _workers_of(pid):
 
 
 def test_a_worker_killed_mid_submission_costs_nothing(course, tmp_path):
-    subs, out = _class(course, tmp_path / "submitted", 6), tmp_path / "out"
+    subs, out = _class(course, tmp_path / "submitted", 4), tmp_path / "out"
     proc = subprocess.Popen(_command(course, subs, out, workers=2), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
@@ -168,7 +168,7 @@ def test_a_worker_killed_mid_submission_costs_nothing(course, tmp_path):
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
     assert "a grading worker died mid-batch" in stderr
-    assert _scores(out) == {f"s{i}": 36.0 if i % 2 == 0 else 32.0 for i in range(6)}
+    assert _scores(out) == {f"s{i}": 36.0 if i % 2 == 0 else 32.0 for i in range(4)}
     assert _leftovers(out) == []
 
 
@@ -177,7 +177,7 @@ def test_a_workers_fork_server_killed_mid_batch_costs_nothing(course, tmp_path):
     in a kernel of a new zygote, not charged with a dead kernel."""
     from autograder.kernel import strays
 
-    subs, out = _class(course, tmp_path / "submitted", 6), tmp_path / "out"
+    subs, out = _class(course, tmp_path / "submitted", 4), tmp_path / "out"
     proc = subprocess.Popen(_command(course, subs, out, workers=2), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
@@ -192,5 +192,5 @@ def test_a_workers_fork_server_killed_mid_batch_costs_nothing(course, tmp_path):
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
     results = [json.loads(p.read_text()) for p in sorted(out.glob("*/linreg/result.json"))]
-    assert [(r["status"], r["execution"]["kernel_alive"]) for r in results] == [("graded", True)] * 6
-    assert _scores(out) == {f"s{i}": 36.0 if i % 2 == 0 else 32.0 for i in range(6)}
+    assert [(r["status"], r["execution"]["kernel_alive"]) for r in results] == [("graded", True)] * 4
+    assert _scores(out) == {f"s{i}": 36.0 if i % 2 == 0 else 32.0 for i in range(4)}
