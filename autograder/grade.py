@@ -10,6 +10,7 @@ file (``report.write_class_grades``) where they want it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -254,7 +255,7 @@ def _stop_worker(signum, frame) -> None:
 
 
 def _grade_in_pool(subs: list[Submission], workers: int, args: tuple,
-                   collect: Callable[[SubmissionResult, bool], None]) -> list[Submission]:
+                   collect: Callable[[SubmissionResult, bool], None], *, sweep: bool = True) -> list[Submission]:
     """Grade ``subs`` in a pool of worker processes; return those left ungraded because a worker
     died and broke the pool (the others are collected)."""
     lab, out = args[0], args[1]
@@ -277,7 +278,8 @@ def _grade_in_pool(subs: list[Submission], workers: int, args: tuple,
             _stop_workers(pool, list(futures))
             raise
         finally:
-            sweep_leftovers(out, lab.name)  # what a worker stopped mid-write left
+            if sweep:
+                sweep_leftovers(out, lab.name)  # what a worker stopped mid-write left
     return [sub for sub in subs if sub.student not in collected]
 
 
@@ -322,7 +324,7 @@ def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | N
                 student: str | None = None, force: bool = False, seed: int | None = None,
                 course_root: Path | None = None, config: GradingConfig | None = None,
                 on_progress: Progress | None = None,
-                share: Callable[[list[str]], list[str]] | None = None) -> ClassGrading:
+                share: Callable[[list[str]], list[str]] | None = None, exclusive: bool = True) -> ClassGrading:
     """Grade every submission of ``lab_name`` under ``submissions``; write each result under ``out``.
 
     The class file is the caller's to write (``report.write_class_grades``).
@@ -334,6 +336,9 @@ def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | N
         seed: seed of the hidden tests' random inputs (default: a fresh one, recorded).
         on_progress: called as ``on_progress(done, total, result)`` after each submission.
         share: picks the students this call grades from the sorted class list (cloud shards).
+        exclusive: hold ``out`` for this run (its lock) and sweep what interrupted runs left there.
+            False only where several runs share one folder by design, each grading its own share
+            (the hosts of one Processing job).
 
     Raises:
         CourseError: unknown lab, missing release, missing submissions folder, broken hidden suite.
@@ -367,8 +372,8 @@ def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | N
             on_progress(len(results), len(subs), result)
 
     try:
-        with results_lock(out):
-            for left in sweep_leftovers(out, lab.name):
+        with results_lock(out) if exclusive else contextlib.nullcontext():
+            for left in (sweep_leftovers(out, lab.name) if exclusive else []):
                 log.info("removed %s, left half-written by an interrupted run", left)
             if config.workers == 1 or len(subs) <= 1:
                 pool = KernelPool(config, data_dir=lab.release_dir, warm=config.prewarm and len(subs) > 1, hide=hide)
@@ -382,13 +387,13 @@ def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | N
                 args = (lab, out, config, seed, force, hide)
                 remaining = subs
                 for _ in range(2):  # a worker that died (SIGKILL, out of memory) breaks its pool
-                    remaining = _grade_in_pool(remaining, config.workers, args, collect)
+                    remaining = _grade_in_pool(remaining, config.workers, args, collect, sweep=exclusive)
                     if not remaining:
                         break
                     log.warning("a grading worker died mid-batch; the %d submission(s) not finished are graded "
                                 "again", len(remaining))
                 for sub in remaining:  # still breaking: alone, to tell which submission kills its worker
-                    if _grade_in_pool([sub], 1, args, collect):
+                    if _grade_in_pool([sub], 1, args, collect, sweep=exclusive):
                         collect(_worker_lost(sub, lab, out, config, seed), False)
     except OSError as exc:
         if exc.errno not in UNWRITABLE:

@@ -239,7 +239,7 @@ def run(contract: Contract, *, lab_name: str, seed: int, workers: int | None = N
     contract.results.mkdir(parents=True, exist_ok=True)
     grading = grade_class(lab_name, submissions=contract.submissions, out=contract.results, workers=workers,
                           seed=seed, course_root=contract.course, config=config, on_progress=progress,
-                          share=share)
+                          share=share, exclusive=False)  # the hosts share the folder, each its own students
     # Every host writes the same result folders' parent: keep the per-host class file apart.
     hosts_dir = contract.results / HOSTS_DIR
     hosts_dir.mkdir(exist_ok=True)
