@@ -725,10 +725,10 @@ def agree(a: Any, b: Any) -> bool:
                 and all(agree(a[k], b[k]) for k in a))
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and type(a) is type(b):
         return len(a) == len(b) and all(agree(x, y) for x, y in zip(a, b))
-    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape \
-            and {a.dtype.kind in "iu", b.dtype.kind in "iu"} == {True, False} and b.dtype.kind in "iuf" \
-            and a.dtype.kind in "iuf":
-        return bool(np.array_equal(a.astype(float), b.astype(float)))
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape:
+        kinds = {a.dtype.kind, b.dtype.kind}
+        if "f" in kinds and kinds & {"i", "u"} and kinds <= {"i", "u", "f"}:  # integers against floats
+            return bool(np.array_equal(a.astype(float), b.astype(float)))
     return same(a, b)
 
 

@@ -225,6 +225,9 @@ def _figures(execution, recovery):
     return figures
 
 
+_busy = False  # a worker process is grading a submission (and has a kernel to clean up)
+
+
 def _grade_task(sub: Submission, lab: Lab, out: Path, config: GradingConfig, seed: int,
                 force: bool, hide: tuple[str, ...] = ()) -> tuple[SubmissionResult, bool]:
     """Worker-process entry point (module level, so it pickles). Each worker keeps one pool,
@@ -245,9 +248,6 @@ def _grade_task(sub: Submission, lab: Lab, out: Path, config: GradingConfig, see
         _busy = False
 
 
-_busy = False  # a worker process is grading a submission (and has a kernel to clean up)
-
-
 def _stop_worker(signum, frame) -> None:
     if _busy:
         raise Stopped(signal.SIGTERM)  # grade_submission's cleanup runs on the way out
@@ -255,10 +255,9 @@ def _stop_worker(signum, frame) -> None:
 
 
 def _grade_in_pool(subs: list[Submission], workers: int, args: tuple,
-                   collect: Callable[[SubmissionResult, bool], None], *, sweep: bool = True) -> list[Submission]:
+                   collect: Callable[[SubmissionResult, bool], None]) -> list[Submission]:
     """Grade ``subs`` in a pool of worker processes; return those left ungraded because a worker
     died and broke the pool (the others are collected)."""
-    lab, out = args[0], args[1]
     context = multiprocessing.get_context("spawn")
     collected: set[str] = set()
     with ProcessPoolExecutor(max_workers=min(workers, len(subs)), mp_context=context) as pool:
@@ -277,9 +276,6 @@ def _grade_in_pool(subs: list[Submission], workers: int, args: tuple,
         except BaseException:
             _stop_workers(pool, list(futures))
             raise
-        finally:
-            if sweep:
-                sweep_leftovers(out, lab.name)  # what a worker stopped mid-write left
     return [sub for sub in subs if sub.student not in collected]
 
 
@@ -318,6 +314,32 @@ def _stop_workers(pool: ProcessPoolExecutor, futures: list, grace: float = 10.0)
         if process.is_alive():
             process.kill()
             process.join(2)
+
+
+def _grade_all(subs: list[Submission], lab: Lab, out: Path, config: GradingConfig, seed: int, force: bool,
+               hide: tuple[str, ...], collect: Callable[[SubmissionResult, bool], None]) -> None:
+    """Grade ``subs`` in this process or in worker processes, handing each result to ``collect``;
+    a worker that dies costs no submission its grading."""
+    if config.workers == 1 or len(subs) <= 1:
+        pool = KernelPool(config, data_dir=lab.release_dir, warm=config.prewarm and len(subs) > 1, hide=hide)
+        try:
+            for sub in subs:
+                collect(*grade_submission(sub, lab=lab, out=out, config=config, seed=seed, force=force,
+                                          pool=pool))
+        finally:
+            pool.close()
+    else:
+        args = (lab, out, config, seed, force, hide)
+        remaining = subs
+        for _ in range(2):  # a worker that died (SIGKILL, out of memory) breaks its pool
+            remaining = _grade_in_pool(remaining, config.workers, args, collect)
+            if not remaining:
+                break
+            log.warning("a grading worker died mid-batch; the %d submission(s) not finished are graded "
+                        "again", len(remaining))
+        for sub in remaining:  # still breaking: alone, to tell which submission kills its worker
+            if _grade_in_pool([sub], 1, args, collect):
+                collect(_worker_lost(sub, lab, out, config, seed), False)
 
 
 def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | None = None,
@@ -375,26 +397,11 @@ def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | N
         with results_lock(out) if exclusive else contextlib.nullcontext():
             for left in (sweep_leftovers(out, lab.name) if exclusive else []):
                 log.info("removed %s, left half-written by an interrupted run", left)
-            if config.workers == 1 or len(subs) <= 1:
-                pool = KernelPool(config, data_dir=lab.release_dir, warm=config.prewarm and len(subs) > 1, hide=hide)
-                try:
-                    for sub in subs:
-                        collect(*grade_submission(sub, lab=lab, out=out, config=config, seed=seed, force=force,
-                                                  pool=pool))
-                finally:
-                    pool.close()
-            else:
-                args = (lab, out, config, seed, force, hide)
-                remaining = subs
-                for _ in range(2):  # a worker that died (SIGKILL, out of memory) breaks its pool
-                    remaining = _grade_in_pool(remaining, config.workers, args, collect, sweep=exclusive)
-                    if not remaining:
-                        break
-                    log.warning("a grading worker died mid-batch; the %d submission(s) not finished are graded "
-                                "again", len(remaining))
-                for sub in remaining:  # still breaking: alone, to tell which submission kills its worker
-                    if _grade_in_pool([sub], 1, args, collect, sweep=exclusive):
-                        collect(_worker_lost(sub, lab, out, config, seed), False)
+            try:
+                _grade_all(subs, lab, out, config, seed, force, hide, collect)
+            finally:
+                if exclusive:
+                    sweep_leftovers(out, lab.name)  # what a worker stopped or killed mid-write left
     except OSError as exc:
         if exc.errno not in UNWRITABLE:
             raise

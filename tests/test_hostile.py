@@ -9,7 +9,7 @@ from autograder.course import load_lab
 from autograder.demo import build_submission, solutions
 from autograder.grade import grade_class
 
-from conftest import FAST
+from conftest import FAST, kernel_processes_left
 
 pytestmark = pytest.mark.slow
 
@@ -115,11 +115,7 @@ def test_a_lingering_fork_bomb_costs_only_its_cell(graded):
     assert problems[0]["ename"] == "BlockingIOError", problems
     assert all(p["ename"] == "NameError" and "compute_gradient_loop" in p["evalue"] for p in problems[1:]), problems
     assert any("stopped them" in n for n in bomber["notes"]), bomber["notes"]
-    # Nothing a kernel started outlives the batch (as root, every kernel has a uid of its own).
-    from autograder.kernel import strays
-    from autograder.kernel.sandbox import FIRST_KERNEL_UID
-
-    assert [p for p in strays.process_table() if p.uid >= FIRST_KERNEL_UID and not p.zombie] == []
+    assert kernel_processes_left() == []  # nothing a kernel started outlives the batch
 
 
 def test_sigkill_mid_batch_then_rerun_resumes_with_the_same_results(course, tmp_path):

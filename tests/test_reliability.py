@@ -15,6 +15,8 @@ from autograder.course import load_lab
 from autograder.demo import build_submission
 from autograder.results import LOCK_NAME, results_lock
 
+from conftest import kernel_processes_left
+
 pytestmark = pytest.mark.slow
 
 WRONG_COST = {"compute_cost": "def compute_cost(x, y, w, b):\n    return 1.0"}
@@ -38,6 +40,18 @@ def _command(course, subs, out, workers=1):
 def _scores(out):
     return {json.loads(p.read_text())["student"]: json.loads(p.read_text())["score"]
             for p in sorted(out.glob("*/linreg/result.json"))}
+
+
+def _mid_batch(course, subs, out):
+    """A two-worker `grade` run, once its first result is written and the next submissions are
+    mid-run."""
+    proc = subprocess.Popen(_command(course, subs, out, workers=2), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("*/linreg/result.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    return proc
 
 
 def _leftovers(out):
@@ -66,12 +80,7 @@ def test_a_second_run_on_the_same_out_refuses_and_a_killed_run_leaves_no_stuck_l
 
 def test_sigterm_stops_within_seconds_leaves_nothing_half_written_and_the_next_run_resumes(course, tmp_path):
     subs, out = _class(course, tmp_path / "submitted", 4), tmp_path / "out"
-    proc = subprocess.Popen(_command(course, subs, out, workers=2), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not list(out.glob("*/linreg/result.json")) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.5)  # the next submissions are now mid-run
+    proc = _mid_batch(course, subs, out)
     asked = time.monotonic()
     proc.send_signal(signal.SIGTERM)  # the grader only, as a scheduler or `kill` would
     _, err = proc.communicate(timeout=30)
@@ -83,11 +92,7 @@ def test_sigterm_stops_within_seconds_leaves_nothing_half_written_and_the_next_r
     assert f"stopped (SIGTERM); {finished} submission(s) graded in this run are kept" in err, err
     assert _leftovers(out) == []
     time.sleep(1)  # kernels watch their zygote, which went with its worker
-    if os.getuid() == 0:
-        from autograder.kernel import strays
-        from autograder.kernel.sandbox import FIRST_KERNEL_UID
-
-        assert [p for p in strays.process_table() if p.uid >= FIRST_KERNEL_UID and not p.zombie] == []
+    assert kernel_processes_left() == []
     resumed = subprocess.run(_command(course, subs, out, workers=2), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert f"reused {finished} unchanged result(s)" in resumed.stdout
@@ -156,12 +161,7 @@ def _workers_of(pid):
 
 def test_a_worker_killed_mid_submission_costs_nothing(course, tmp_path):
     subs, out = _class(course, tmp_path / "submitted", 4), tmp_path / "out"
-    proc = subprocess.Popen(_command(course, subs, out, workers=2), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not list(out.glob("*/linreg/result.json")) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.5)
+    proc = _mid_batch(course, subs, out)
     workers = _workers_of(proc.pid)
     assert len(workers) == 2, workers
     os.kill(workers[0], signal.SIGKILL)  # as the out-of-memory killer would
@@ -178,12 +178,7 @@ def test_a_workers_fork_server_killed_mid_batch_costs_nothing(course, tmp_path):
     from autograder.kernel import strays
 
     subs, out = _class(course, tmp_path / "submitted", 4), tmp_path / "out"
-    proc = subprocess.Popen(_command(course, subs, out, workers=2), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not list(out.glob("*/linreg/result.json")) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.5)
+    proc = _mid_batch(course, subs, out)
     workers = set(_workers_of(proc.pid))
     zygotes = [p.pid for p in strays.process_table() if p.ppid in workers
                and b"autograder.kernel.forkserver" in open(f"/proc/{p.pid}/cmdline", "rb").read()]
