@@ -1043,11 +1043,24 @@ def _sampled(mutants: list[Mutant], sample: int | None, seed: int, function: str
     return [mutants[k] for k in sorted(picked)]
 
 
+_KEPT_MARKER = ".autograder-audit"
+
+
 @contextlib.contextmanager
 def _workspace(scratch: Path | None):
     if scratch is not None:
-        Path(scratch).mkdir(parents=True, exist_ok=True)
-        yield Path(scratch)
+        scratch = Path(scratch)
+        marker = scratch / _KEPT_MARKER
+        if scratch.is_dir() and any(scratch.iterdir()) and not marker.is_file():
+            # Its submitted/ and autograded/ are replaced: never a folder holding anything else.
+            raise ConfigError(f"--keep {scratch}: the folder exists and was not made by an audit; "
+                              "give a new or empty folder", field="keep")
+        if scratch.exists() and not scratch.is_dir():
+            raise ConfigError(f"--keep {scratch}: not a folder", field="keep")
+        scratch.mkdir(parents=True, exist_ok=True)
+        marker.write_text("made by `autograder audit --keep`: its submitted/ and autograded/ are replaced "
+                          "by the next audit kept here\n")
+        yield scratch
         return
     folder = Path(tempfile.mkdtemp(prefix="autograder-audit-"))
     try:

@@ -16,6 +16,7 @@ its own module.
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import inspect
 import logging
@@ -61,6 +62,10 @@ def _print_grading(grading, *, about: dict[str, str] | None = None) -> None:
     print()
     print(f"graded {grading.graded}, reused {grading.reused} unchanged result(s), seed {grading.seed}, "
           f"{grading.seconds:.1f} s")
+    ungraded = collections.Counter(str(r.status) for r in grading.results if not r.graded)
+    if ungraded:  # a folder of empty student folders is thousands of "missing", said in one line
+        print("not graded: " + ", ".join(f"{n} {status}" for status, n in sorted(ungraded.items()))
+              + " (each student's reason is in the table and its result.json)")
     print(f"results:   {grading.out}/<student>/{grading.lab}/result.json")
     print(f"notebooks: {grading.out}/<student>/{grading.lab}/<notebook>.ipynb (executed)")
     print(f"grades:    {grading.grades_csv}")
@@ -331,7 +336,7 @@ def cmd_audit(args) -> int:
     from .audit import audit_lab, format_report, write_report
 
     report = audit_lab(args.lab, course_root=args.course, sample=args.sample, workers=args.workers, seed=args.seed,
-                       on_progress=_progress(sys.stderr))
+                       on_progress=_progress(sys.stderr), scratch=args.keep)
     print(format_report(report))
     if args.json:
         write_report(args.json, report)
@@ -521,6 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="notebooks graded at once (default: cores)")
         p.add_argument("--seed", type=int, default=_default(audit_lab, "seed"),
                        help="seed of the sample, the hidden tests' inputs and the equivalence check (default %(default)s)")
+        p.add_argument("--keep", type=Path, default=_default(audit_lab, "scratch"), metavar="FOLDER",
+                       help="keep the candidate class (submitted/) and its graded notebooks and results "
+                            "(autograded/) here (default: a temporary folder, removed)")
         course_option(p)
 
     p = sub.add_parser("audit", help="how strong is LAB's hidden suite: mutants, named mistakes, variants "

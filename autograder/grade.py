@@ -342,6 +342,21 @@ def _grade_all(subs: list[Submission], lab: Lab, out: Path, config: GradingConfi
                 collect(_worker_lost(sub, lab, out, config, seed), False)
 
 
+def _check_apart(submissions: Path, out: Path) -> None:
+    """Results written inside the submissions folder would be read back as a student's folder by
+    the next run, and a sweep of ``out`` must never reach a student's files: the two are apart."""
+    subs, res = submissions.resolve(), out.resolve()
+    if res == subs:
+        raise OutputError(f"the results folder {out} is the submissions folder; give another --out "
+                          "(for example beside it, as nbgrader's autograded/ is beside submitted/)")
+    if res.is_relative_to(subs):
+        raise OutputError(f"the results folder {out} is inside the submissions folder {submissions}; "
+                          "its results would be read as a student's folder: give an --out outside it")
+    if subs.is_relative_to(res):
+        raise OutputError(f"the submissions folder {submissions} is inside the results folder {out}; "
+                          "give an --out that does not hold the submissions")
+
+
 def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | None = None,
                 student: str | None = None, force: bool = False, seed: int | None = None,
                 course_root: Path | None = None, config: GradingConfig | None = None,
@@ -377,8 +392,11 @@ def grade_class(lab_name: str, *, submissions: Path, out: Path, workers: int | N
     subs = find_submissions(submissions, lab, student, share)
     seed = secrets.randbelow(2**31) if seed is None else int(seed)
     out = Path(out)
+    _check_apart(Path(submissions), out)
     try:
         out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"the results folder {out} is a file, not a folder") from None
     except OSError as exc:
         raise OutputError(f"cannot create the results folder {out}: {exc.strerror or exc}") from None
     hide = hidden_paths(lab, out, submissions)

@@ -87,3 +87,41 @@ def grading_image() -> str:
     return IMAGE
 
 
+
+
+class SampledAudit:
+    """One ``autograder audit LAB --sample 1`` run through the command line, and what it left."""
+
+    def __init__(self, status: int, stdout: str, stderr: str, report: dict, kept: Path):
+        self.status, self.stdout, self.stderr, self.report, self.kept = status, stdout, stderr, report, kept
+
+    def results(self, lab_name: str) -> dict:
+        """The graded candidates' results by student (``x-<function>-<mistake>``, ``v-...``, mutant ids)."""
+        from autograder.results import results_on_disk
+
+        return {r.student: r for r in results_on_disk(self.kept / "autograded", lab_name)}
+
+
+@pytest.fixture(scope="session")
+def sampled_audit(course, tmp_path_factory):
+    """``sampled_audit(lab)``: the lab's audit with one mutant per function and every named mistake
+    and variant, run once per session and kept (``--keep``): test_audit checks its report and
+    test_diagnose the named mistakes' graded results, so a lab's mistakes are graded once."""
+    import json
+    import sys
+
+    runs: dict[str, SampledAudit] = {}
+
+    def run(lab_name: str) -> SampledAudit:
+        if lab_name not in runs:
+            folder = tmp_path_factory.mktemp(f"audit-{lab_name}")
+            report, kept = folder / "audit.json", folder / "kept"
+            done = subprocess.run([sys.executable, "-m", "autograder.cli", "audit", lab_name, "--sample", "1",
+                                   "--workers", "2", "--json", str(report), "--keep", str(kept),
+                                   "--course", str(course)], capture_output=True, text=True, timeout=1800)
+            assert report.is_file(), done.stderr[-3000:]
+            runs[lab_name] = SampledAudit(done.returncode, done.stdout, done.stderr, json.loads(report.read_text()),
+                                          kept)
+        return runs[lab_name]
+
+    return run

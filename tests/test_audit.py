@@ -388,6 +388,25 @@ def test_scratch_is_kept_when_given_and_removed_otherwise(tmp_path):
     assert not folder.exists()
 
 
+def test_keep_refuses_a_folder_an_audit_did_not_make(course, tmp_path, capsys):
+    """--keep replaces the folder's submitted/ and autograded/: pointed by mistake at a course's
+    own folder, it must touch nothing."""
+    mine = tmp_path / "course-like"
+    (mine / "autograded" / "alice").mkdir(parents=True)
+    assert main(["audit", "cloud", "--keep", str(mine), "--course", str(course)]) == 2
+    assert capsys.readouterr().err == (f"autograder: error: --keep {mine}: the folder exists and was not made by "
+                                       "an audit; give a new or empty folder\n")
+    assert [p.name for p in mine.rglob("*")] == ["autograded", "alice"]
+    (tmp_path / "file").write_text("x")
+    assert main(["audit", "cloud", "--keep", str(tmp_path / "file"), "--course", str(course)]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    # A folder an earlier audit kept is used again.
+    with audit._workspace(tmp_path / "again"):
+        pass
+    with audit._workspace(tmp_path / "again") as folder:
+        assert folder == tmp_path / "again"
+
+
 def test_defaults_come_from_the_library(capsys):
     from autograder.cli import build_parser
 
@@ -402,12 +421,9 @@ def test_defaults_come_from_the_library(capsys):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("lab_name", LABS)
-def test_sampled_audit(course, tmp_path, capsys, lab_name):
-    report_path = tmp_path / "audit.json"
-    status = main(["audit", lab_name, "--sample", "1", "--workers", "2", "--json", str(report_path),
-                   "--course", str(course)])
-    out = capsys.readouterr()
-    doc = json.loads(report_path.read_text())
+def test_sampled_audit(course, sampled_audit, lab_name):
+    run = sampled_audit(lab_name)  # `autograder audit LAB --sample 1 --workers 2 --json ... --keep ...`
+    status, doc = run.status, run.report
     lab = load_lab(lab_name, course)
     assert doc["lab"] == lab_name and doc["seed"] == audit.DEFAULT_SEED
     assert list(doc["functions"]) == [f.name for f in lab.coded]
@@ -420,7 +436,10 @@ def test_sampled_audit(course, tmp_path, capsys, lab_name):
         for found in f["survived"]:
             assert found["diff"].startswith(f"--- reference {name}\n+++ m-{name}-")
             assert found["exposing_input"] is not None, found
-    assert "[1/" in out.err and f"audit of {lab_name}:" in out.out  # the progress display, then the table
+    assert "[1/" in run.stderr and f"audit of {lab_name}:" in run.stdout  # the progress display, then the table
+    # --keep: every candidate's graded notebook and result stay, one student each.
+    assert len(run.results(lab_name)) == doc["candidates"]
+    assert (run.kept / "submitted").is_dir() and (run.kept / ".autograder-audit").is_file()
     # The contract: every named mistake is caught and named, every variant keeps full marks.
     got_mistakes = {(name, m["name"]): (m["caught"], m["named"]) for name, f in doc["functions"].items()
                     for m in f["mistakes"]}

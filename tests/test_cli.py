@@ -86,6 +86,40 @@ def test_grade_an_invalid_submission_exits_0_with_a_table(capsys, course, tmp_pa
     assert (tmp_path / "o" / "grades.csv").is_file()
 
 
+@pytest.mark.parametrize("where, message", [
+    ("s/o", "the results folder {s}/o is inside the submissions folder {s}; its results would be read as a "
+            "student's folder: give an --out outside it"),
+    ("s", "the results folder {s} is the submissions folder; give another --out (for example beside it, as "
+          "nbgrader's autograded/ is beside submitted/)"),
+    (".", "the submissions folder {s} is inside the results folder {t}; give an --out that does not hold the "
+          "submissions"),
+    ("file", "the results folder {t}/file is a file, not a folder"),
+])
+def test_a_results_folder_overlapping_the_submissions_is_refused(capsys, course, tmp_path, where, message):
+    subs = tmp_path / "s"
+    (subs / "amy" / "linreg").mkdir(parents=True)
+    (tmp_path / "file").write_text("x")
+    out = tmp_path / where if where != "." else tmp_path
+    code, _, err = run(capsys, "grade", "linreg", "--submissions", str(subs), "--out", str(out),
+                       "--course", str(course))
+    assert (code, err) == (2, "autograder: error: " + message.format(s=subs, t=tmp_path) + "\n")
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["file", "s", "s/amy", "s/amy/linreg"]
+
+
+def test_thousands_of_empty_student_folders_are_each_missing_in_one_run(capsys, course, tmp_path):
+    """10,000 were tried by hand (README); 2,000 keep the suite quick."""
+    subs = tmp_path / "s"
+    for i in range(2000):
+        (subs / f"s{i:04d}").mkdir(parents=True)
+    code, out, err = run(capsys, "grade", "linreg", "--submissions", str(subs), "--out", str(tmp_path / "o"),
+                         "--course", str(course), "-q")
+    assert code == 0, err
+    assert "not graded: 2000 missing (each student's reason is in the table and its result.json)" in out
+    statuses = {json.loads(p.read_text())["status"] for p in (tmp_path / "o").glob("*/linreg/result.json")}
+    assert statuses == {"missing"} and len(list((tmp_path / "o").glob("*/linreg/result.json"))) == 2000
+    assert len((tmp_path / "o" / "grades.csv").read_text().splitlines()) == 2001
+
+
 @pytest.mark.slow
 def test_release_check(capsys):
     code, out, err = run(capsys, "release", "linreg", "--check", "--course", str(REPO))

@@ -66,37 +66,34 @@ def test_every_mistake_and_variant_names_a_graded_function_once(course, lab_name
     assert all(v.function in functions for v in load_variants(lab))
 
 
-def _graded_mistakes(course, tmp_path_factory, lab_name):
-    from autograder.demo import build_class
-    from autograder.grade import grade_class
+def _graded_mistakes(course, sampled_audit, lab_name):
+    """Each named mistake, graded as a student's answer: the lab's sampled audit (shared with
+    test_audit) writes one candidate notebook per mistake and keeps what grading made of it."""
+    from autograder.audit import MISTAKE, _student
 
-    from conftest import FAST
-
+    run = sampled_audit(lab_name)
     lab = load_lab(lab_name, course)
-    mistakes = load_mistakes(lab)
-    students = {f"{m.function}-{m.name}": {"about": m.name, "answers": {m.function: m.source}} for m in mistakes}
-    root = tmp_path_factory.mktemp(f"mistakes-{lab_name}")
-    build_class(lab, root / "submitted", students)
-    grading = grade_class(lab_name, submissions=root / "submitted", out=root / "out", seed=29,
-                          course_root=course, config=FAST)
-    crashed = {}  # per student: the graded parts whose own answer cell raised while the notebook ran
-    for r in grading.results:
-        executed = root / "out" / r.student / lab_name / lab.notebook
+    mistakes = {f"{m.function}-{m.name}": m for m in load_mistakes(lab)}
+    by_student = run.results(lab_name)
+    results, crashed = {}, {}  # crashed: per mistake, the graded parts whose own answer cell raised while it ran
+    for key, m in mistakes.items():
+        student = _student(MISTAKE, m.function, m.name)
+        results[key] = r = by_student[student]
+        executed = run.kept / "autograded" / student / lab_name / lab.notebook
         cells = nbformat.read(str(executed), as_version=4).cells if executed.is_file() else []
-        crashed[r.student] = {grade_id(cells[p["cell"]]) for p in r.execution.get("problems", [])
-                              if p.get("kind") == "error" and 0 <= p.get("cell", -1) < len(cells)}
-    return ({r.student: r for r in grading.results}, {f"{m.function}-{m.name}": m for m in mistakes}, crashed,
-            {f.name for f in lab.coded})
+        crashed[key] = {grade_id(cells[p["cell"]]) for p in r.execution.get("problems", [])
+                        if p.get("kind") == "error" and 0 <= p.get("cell", -1) < len(cells)}
+    return results, mistakes, crashed, {f.name for f in lab.coded}
 
 
 @pytest.fixture(scope="module")
-def graded_linreg(course, tmp_path_factory):
-    return _graded_mistakes(course, tmp_path_factory, "linreg")
+def graded_linreg(course, sampled_audit):
+    return _graded_mistakes(course, sampled_audit, "linreg")
 
 
 @pytest.fixture(scope="module")
-def graded_polyreg(course, tmp_path_factory):
-    return _graded_mistakes(course, tmp_path_factory, "polyreg")
+def graded_polyreg(course, sampled_audit):
+    return _graded_mistakes(course, sampled_audit, "polyreg")
 
 
 def _check(graded, key):
