@@ -23,7 +23,7 @@ def execute_notebook(session: KernelSession, notebook: nbformat.NotebookNode, *,
     :class:`~autograder.kernel.CellProblem` of the result, not an exception.
 
     Args:
-        partial_path: where the notebook is saved after every cell while it runs.
+        partial_path: where the notebook, as far as it ran, is saved if the run fails.
         parameters: papermill parameters, injected after the cell tagged ``parameters``.
 
     Raises:

@@ -197,3 +197,33 @@ def test_results_identical_whatever_the_number_of_workers(course, demo, tmp_path
     assert [score for _, score, _ in first] == [MAX, 32.0, 32.0]
     assert runs[(1, True)] == first
     assert runs[(2, True)] == first
+
+
+def test_a_grader_fault_mid_run_keeps_the_notebook_as_far_as_it_ran(course, tmp_path, monkeypatch):
+    """The engine keeps the running notebook in memory (no file per cell); when the grader fails
+    part-way, what ran is still written beside the grader_error result for the instructor."""
+    from autograder.grade import grade_submission
+    from autograder.kernel.session import KernelSession
+    from autograder.load import find_submissions
+
+    lab = load_lab("linreg", course)
+    folder = tmp_path / "submitted" / "amy" / "linreg"
+    folder.mkdir(parents=True)
+    nbformat.write(build_submission(lab, {}), str(folder / lab.notebook))
+    calls, real = [], KernelSession.clear_strays
+
+    def failing(self):
+        calls.append(1)
+        if len(calls) == 6:  # once the sixth code cell has run: a bug of the grader, not of the notebook
+            raise ValueError("injected grader fault")
+        return real(self)
+
+    monkeypatch.setattr(KernelSession, "clear_strays", failing)
+    [sub] = find_submissions(tmp_path / "submitted", lab, None, None)
+    result, reused = grade_submission(sub, lab=lab, out=tmp_path / "out", config=FAST, seed=1)
+    assert (result.status, result.message, reused) == ("grader_error", "ValueError: injected grader fault", False)
+    kept = tmp_path / "out" / "amy" / "linreg"
+    assert sorted(p.name for p in kept.iterdir()) == ["linreg.ipynb", "result.json"]  # no .partial left
+    cells = [c for c in nbformat.read(str(kept / "linreg.ipynb"), as_version=4).cells if c.cell_type == "code"]
+    ran = [c for c in cells if c.get("execution_count")]
+    assert len(ran) == 6 and ran == cells[:6]  # what ran, with its outputs; nothing after

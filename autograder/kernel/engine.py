@@ -33,6 +33,7 @@ TIMEOUT_ENAME = "CellTimeoutError"
 UNREADABLE_ENAME = "KernelMessageError"  # the kernel sent what the grader could not read
 MAX_FIGURES = 200  # figure descriptions kept per notebook; later figures are shown but not described
 
+log = logging.getLogger(__name__)
 # nbclient logs every cell timeout at ERROR; those are the student's, recorded in the result,
 # and must not scroll past the instructor as if the grader had failed.
 _nbclient_log = logging.getLogger(__name__ + ".nbclient")
@@ -50,7 +51,7 @@ class RunContext:
     cell_timeout: float
     deadline: float  # time.monotonic() at which the notebook's time is up
     max_output_bytes: int
-    partial_path: Path | None = None  # the notebook as it runs, saved after every cell
+    partial_path: Path | None = None  # where the notebook, as far as it ran, is saved if the run fails
     parameters: dict | None = None  # papermill parameters, injected after the cell tagged `parameters`
     after_cell: Callable[[Any], None] | None = None  # called with each cell once it has run
 
@@ -84,11 +85,14 @@ def run_notebook(nb: nbformat.NotebookNode, context: RunContext) -> bool:
     register_engine()
     alive = True
     try:
+        # No output path: papermill would write the whole notebook (validated, figures and all)
+        # before and after every cell, which took more than half of a notebook's run. The notebook
+        # it executes is ``context.notebook``, filled in place; it is written out only when the
+        # run fails (below).
         papermill.execute_notebook(
-            nb, str(context.partial_path) if context.partial_path else None, parameters=context.parameters or None,
-            engine_name=ENGINE_NAME, kernel_name=context.kernel_name,
-            progress_bar=False, request_save_on_cell_execute=context.partial_path is not None,
-            start_timeout=context.startup_timeout, context=context)
+            nb, None, parameters=context.parameters or None, engine_name=ENGINE_NAME,
+            kernel_name=context.kernel_name, progress_bar=False, start_timeout=context.startup_timeout,
+            context=context)
     except papermill.PapermillExecutionError:
         pass  # errors are read from the cells themselves
     except DeadKernelError:
@@ -97,9 +101,21 @@ def run_notebook(nb: nbformat.NotebookNode, context: RunContext) -> bool:
         if context.notebook is None:
             raise GraderFault(f"papermill could not run the notebook: {exc}") from None
         alive = False
+    except Exception:
+        _save_partial(context)  # a fault of the grader mid-run: what ran is kept for the instructor
+        raise
     if context.notebook is None:
         raise GraderFault("papermill returned without running the notebook")
     return alive
+
+
+def _save_partial(context: RunContext) -> None:
+    if context.partial_path is None or context.notebook is None:
+        return
+    try:
+        nbformat.write(context.notebook, str(context.partial_path))
+    except Exception as exc:  # noqa: BLE001 - best effort, on the way out of a failed run
+        log.warning("could not save the partly run notebook to %s: %s", context.partial_path, exc)
 
 
 def register_engine() -> None:

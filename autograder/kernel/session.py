@@ -235,7 +235,7 @@ class KernelSession:
         """Execute ``nb`` with papermill; return it executed, with its problems listed.
 
         Args:
-            partial_path: where the notebook is saved after every cell while it runs.
+            partial_path: where the notebook, as far as it ran, is saved if the run fails.
             parameters: papermill parameters, injected after the cell tagged ``parameters``.
         """
         self.wait_ready()
