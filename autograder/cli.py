@@ -310,13 +310,14 @@ def cmd_cloud_grade(args) -> int:
     merged = cloud_grade(args.lab, submissions=args.submissions, out=args.out, bucket=args.bucket, role=args.role,
                          image=args.image, instances=args.instances, instance_type=args.instance_type,
                          max_runtime=args.max_runtime, seed=args.seed, local=args.local, workers=args.workers,
-                         config=config, course_root=root, wait=not args.no_wait,
+                         config=config, course_root=root, wait=not args.no_wait, resume=args.resume,
                          on_step=lambda text: print(f"cloud: {text}", file=sys.stderr, flush=True))
     if isinstance(merged, str):
         print(f"started processing job {merged}; results will be under its results prefix")
         return 0
     _print_grading(merged)
-    hosts = ", ".join(f"{m['host']} ({len(m['students'])})" for m in merged.manifests)
+    hosts = (", ".join(f"{m['host']} ({len(m['students'])})" for m in merged.manifests)
+             or "none: every student's result in OUT was current")
     print(f"hosts:     {hosts}")
     return _exit_status(_grader_failures(merged))
 
@@ -491,6 +492,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--local", action="store_true",
                        help="SageMaker local mode: real containers via docker-compose, S3 stand-in on loopback")
         p.add_argument("--no-wait", action="store_true", help="start the job and return its name")
+        p.add_argument("--resume", action="store_true",
+                       help="grade only the students whose result in OUT is missing or stale, with the seed "
+                            "of OUT's earlier job (after a failed or interrupted job)")
         course_option(p)
 
     p = sub.add_parser("cloud", help="grade a class as a SageMaker Processing job (or its local mode)")

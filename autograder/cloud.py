@@ -91,18 +91,49 @@ def _s3_split(uri: str) -> tuple[str, str]:
     return match.group(1), match.group(2).strip("/")
 
 
+class TransferError(GraderFault):
+    """An S3 transfer stopped part-way (the server went away, access was refused, ...)."""
+
+
+def _transfer_errors() -> tuple[type[BaseException], ...]:
+    """What boto3 raises when a transfer fails: the connection, the service's answer, the
+    transfer manager's wrapping of either, or the local file."""
+    from boto3.exceptions import S3TransferFailedError, S3UploadFailedError
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return BotoCoreError, ClientError, S3UploadFailedError, S3TransferFailedError, OSError
+
+
 def upload_folder(s3, folder: Path, bucket: str, prefix: str, *, only: Callable[[Path], bool] | None = None) -> int:
-    """Upload every regular file under ``folder`` to ``s3://bucket/prefix/<relative path>``."""
-    count = 0
+    """Upload every regular file under ``folder`` to ``s3://bucket/prefix/<relative path>``.
+
+    Raises:
+        TransferError: the upload stopped part-way; says after how many of how many files.
+    """
+    files = []
     for path in sorted(Path(folder).rglob("*")):
         if path.is_symlink() or not path.is_file():
             continue  # a symlink in a submission is refused by grading; never follow it here
         relative = path.relative_to(folder)
-        if only is not None and not only(relative):
-            continue
-        s3.upload_file(str(path), bucket, f"{prefix}/{relative.as_posix()}")
-        count += 1
-    return count
+        if only is None or only(relative):
+            files.append((path, relative))
+    for count, (path, relative) in enumerate(files):
+        try:
+            s3.upload_file(str(path), bucket, f"{prefix}/{relative.as_posix()}")
+        except _transfer_errors() as exc:
+            raise TransferError(f"the upload to s3://{bucket}/{prefix} stopped after {count} of {len(files)} "
+                                f"file(s), at {relative.as_posix()}: {_one_line(exc)}") from None
+    return len(files)
+
+
+def put_marks(s3, bucket: str, prefix: str, students: list[str]) -> None:
+    """One empty marker object per student folder (S3 has no empty folders)."""
+    for count, student in enumerate(students):
+        try:
+            s3.put_object(Bucket=bucket, Key=f"{prefix}/{student}/{STUDENT_MARK}", Body=b"")
+        except _transfer_errors() as exc:
+            raise TransferError(f"the upload to s3://{bucket}/{prefix} stopped after {count} of {len(students)} "
+                                f"student marker(s): {_one_line(exc)}") from None
 
 
 def _keys_under(s3, bucket: str, prefix: str) -> Iterator[tuple[str, str]]:
@@ -114,16 +145,25 @@ def _keys_under(s3, bucket: str, prefix: str) -> Iterator[tuple[str, str]]:
 
 
 def download_prefix(s3, bucket: str, prefix: str, dest: Path) -> int:
-    """Download every object under ``s3://bucket/prefix/`` into ``dest`` (keys stay relative)."""
-    count = 0
-    for key, relative in _keys_under(s3, bucket, prefix):
-        if not relative or relative.endswith("/") or ".." in Path(relative).parts:
-            continue
+    """Download every object under ``s3://bucket/prefix/`` into ``dest`` (keys stay relative).
+
+    Raises:
+        TransferError: the listing or a download failed; says after how many files.
+    """
+    try:
+        keys = [(key, relative) for key, relative in _keys_under(s3, bucket, prefix)
+                if relative and not relative.endswith("/") and ".." not in Path(relative).parts]
+    except _transfer_errors() as exc:
+        raise TransferError(f"listing s3://{bucket}/{prefix} failed: {_one_line(exc)}") from None
+    for count, (key, relative) in enumerate(keys):
         target = Path(dest) / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        s3.download_file(bucket, key, str(target))
-        count += 1
-    return count
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, key, str(target))
+        except _transfer_errors() as exc:
+            raise TransferError(f"the download of s3://{bucket}/{prefix} stopped after {count} of {len(keys)} "
+                                f"file(s), at {relative}: {_one_line(exc)}") from None
+    return len(keys)
 
 
 def students_under(s3, bucket: str, prefix: str, lab: str) -> list[str]:
@@ -235,7 +275,7 @@ def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: st
                 instance_type: str = JobSpec.instance_type, max_runtime: int = JobSpec.max_runtime,
                 seed: int | None = None, local: bool = False, workers: int | None = None,
                 config: GradingConfig | None = None, course_root: Path | None = None, wait: bool = True,
-                poll_seconds: float = 15.0, on_step: Step = print) -> Merged | str:
+                poll_seconds: float = 15.0, resume: bool = False, on_step: Step = print) -> Merged | str:
     """Grade ``lab_name`` as a Processing job; return the merged results (or, with
     ``wait=False``, the started job's name).
 
@@ -244,10 +284,13 @@ def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: st
             course's, resolved as ``autograder grade`` resolves them: ``nbgrader_config.py`` <
             ``AUTOGRADER_*`` environment). Its ``workers`` stays here: each host grades
             ``workers`` submissions at once (default: its cores).
+        resume: send only the students whose result in ``out`` is missing, or stands for another
+            notebook or seed, and grade them with the seed of ``out``'s earlier job; the merged
+            set is then the results kept and the new ones.
 
     Raises:
         ConfigError: missing bucket/role/image for a real account, bad submissions location,
-            Docker unusable for ``local``.
+            Docker unusable for ``local``, nothing in ``out`` to resume.
         DependencyError: the cloud extra (SDK, boto3, moto for ``local``) is not installed.
         GraderFault: the job failed, or its output lacks a host or a student.
     """
@@ -274,6 +317,9 @@ def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: st
         problem = docker_problem() or image_problem(image or LOCAL_IMAGE)
         if problem:
             raise ConfigError(f"--local needs real containers: {problem}")
+    kept: list = []
+    if resume:
+        seed = _resumed_seed(Path(out), lab.name, seed, submissions)
     seed = secrets.randbelow(2**31) if seed is None else int(seed)
     spec = JobSpec(lab=lab.name, bucket=bucket or LOCAL_BUCKET, role=role or LOCAL_ROLE,
                    image=image or LOCAL_IMAGE, instances=instances,
@@ -298,18 +344,36 @@ def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: st
                 if not folder.is_dir():
                     raise CourseError(f"submissions folder {folder} does not exist")
                 expected, _ = student_folders(folder, lab.name)
-                count = upload_folder(s3, folder, spec.bucket, f"{base}/submissions",
-                                      only=lambda rel: len(rel.parts) >= 3 and rel.parts[1] == lab.name)
-                # A student with no folder for this lab still gets a row ("missing"), as in local
-                # grading: S3 has no empty folders, so each student folder is marked by a file.
-                for student in expected:
-                    s3.put_object(Bucket=spec.bucket, Key=f"{base}/submissions/{student}/{STUDENT_MARK}", Body=b"")
+                if not expected:
+                    raise CourseError(f"no submissions of {lab.name} in {submissions}")
+                if resume:
+                    kept = _still_current(folder, Path(out), lab, seed)
+                    expected = [s for s in expected if s not in {r.student for r in kept}]
+                    on_step(f"resuming with seed {seed}: {len(kept)} student(s) keep their result in {out}, "
+                            f"{len(expected)} to grade")
+                    if not expected:
+                        return _merged_with(kept, [], Path(out), lab, seed, root)
+                sending = set(expected)
+                try:
+                    count = upload_folder(s3, folder, spec.bucket, f"{base}/submissions",
+                                          only=lambda rel: len(rel.parts) >= 3 and rel.parts[1] == lab.name
+                                          and rel.parts[0] in sending)
+                    # A student with no folder for this lab still gets a row ("missing"), as in local
+                    # grading: S3 has no empty folders, so each student folder is marked by a file.
+                    put_marks(s3, spec.bucket, f"{base}/submissions", expected)
+                except TransferError as exc:
+                    raise TransferError(f"{exc}; no job was started and nothing was graded: run the same "
+                                        "command again") from None
                 submissions_uri = f"s3://{spec.bucket}/{base}/submissions"
                 on_step(f"uploaded {count} file(s) of {len(expected)} student(s) to {submissions_uri}")
             if not expected:
                 raise CourseError(f"no submissions of {lab.name} in {submissions}")
             bundle = write_bundle(root, lab.name, scratch / "course", config=config)
-            count = upload_folder(s3, bundle, spec.bucket, f"{base}/course")
+            try:
+                count = upload_folder(s3, bundle, spec.bucket, f"{base}/course")
+            except TransferError as exc:
+                raise TransferError(f"{exc}; no job was started and nothing was graded: run the same "
+                                    "command again") from None
             course_uri = f"s3://{spec.bucket}/{base}/course"
             results_uri = f"s3://{spec.bucket}/{base}/results"
             on_step(f"uploaded the course bundle ({count} files) to {course_uri}; limits: cell "
@@ -326,30 +390,111 @@ def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: st
             on_step(f"starting processing job {job_name}: {spec.instances} x "
                     f"{'local container' if local else spec.instance_type}, image {spec.image}, seed {seed}")
             started = time.monotonic()
+            failure = None
             try:
                 processor.run(inputs=inputs, outputs=outputs, arguments=arguments, job_name=job_name,
                               wait=False, logs=False)
             except Exception as exc:  # the SDK raises plain exceptions (ClientError, RuntimeError...)
-                raise GraderFault(f"processing job {job_name} failed: {_one_line(exc)}") from None
+                failure = f"processing job {job_name} failed: {_one_line(exc)}"
             finally:
                 _write_job_record(Path(out), job_name, spec, local, submissions_uri, course_uri, results_uri, sent,
                                   config=config)
-            if not wait:
+            if failure is None and not wait:
                 return job_name
-            if not local:
-                _wait(session, job_name, poll_seconds, on_step)
-            on_step(f"job {job_name} finished in {time.monotonic() - started:.0f} s; downloading results")
+            if failure is None and not local:
+                try:
+                    _wait(session, job_name, poll_seconds, on_step)
+                except GraderFault as exc:
+                    failure = str(exc)
+            on_step(f"job {job_name} {'failed' if failure else 'finished'} after {time.monotonic() - started:.0f} s; "
+                    "downloading results")
             job_output = scratch / "results"
-            downloaded = download_prefix(s3, spec.bucket, f"{base}/results", job_output)
+            try:
+                downloaded = download_prefix(s3, spec.bucket, f"{base}/results", job_output)
+            except TransferError as exc:
+                where = ("the S3 stand-in's copy goes with this run" if local
+                         else f"they stay at {results_uri}")
+                raise TransferError(f"processing job {job_name} {'failed' if failure else 'finished'}, but {exc}; "
+                                    f"{where}: `cloud grade --resume` with the same OUT grades only the students "
+                                    "missing from it") from None
+            if failure:
+                # Whatever its hosts finished is a whole result (each written atomically, with the
+                # job's seed and limits): kept, so that --resume grades only the rest.
+                raise GraderFault(f"{failure}; " + _salvage(job_output, Path(out), lab.name, expected, seed))
             if not downloaded:
                 raise GraderFault(f"processing job {job_name} wrote no results to {results_uri}")
             merged = merge_results(job_output, Path(out), lab_name=lab.name, course_root=root,
                                    expected_students=expected)
+            if kept:
+                merged = _merged_with(kept, merged.results, Path(out), lab, seed, root, merged.manifests)
             merged.seconds = time.monotonic() - started
             return merged
     finally:
         if stand_in:
             stand_in.stop()
+
+
+def _salvage(job_output: Path, out: Path, lab: str, expected: list[str], seed: int) -> str:
+    """Merge into ``out`` every readable result a failed job's hosts wrote for ``expected``
+    students with ``seed``; say how many were kept and which students are still to grade."""
+    from .processing import merge_one, named
+    from .results import read_result, result_file
+
+    kept = [s for s in expected if (r := read_result(result_file(job_output, s, lab))) is not None
+            and r.seed == seed and merge_one(job_output, out, s, lab) is not None]
+    left = [s for s in expected if s not in kept]
+    if not kept:
+        return "no result came back; run the same command again"
+    return (f"the {len(kept)} result(s) its hosts finished are kept in {out}; `cloud grade --resume` grades "
+            f"only the {len(left)} left ({named(left)})" if left else f"yet every student's result came back "
+            f"and is kept in {out}; `cloud grade --resume` writes the class file")
+
+
+def _resumed_seed(out: Path, lab: str, seed: int | None, submissions) -> int:
+    """The seed of ``out``'s earlier job (its ``cloud-job.json``), which a resumed run grades with."""
+    if str(submissions).startswith("s3://"):
+        raise ConfigError("--resume needs a local submissions folder (it compares each notebook with the "
+                          "result OUT holds for it)")
+    record_path = out / "cloud-job.json"
+    try:
+        record = json.loads(record_path.read_text())
+        earlier, earlier_lab = int(record["seed"]), record["lab"]
+    except FileNotFoundError:
+        raise ConfigError(f"--resume: {out} holds no cloud-job.json of an earlier `cloud grade`; "
+                          "run without --resume") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"--resume: cannot read {record_path}: {_one_line(exc)}") from None
+    if earlier_lab != lab:
+        raise ConfigError(f"--resume: {out} holds a job of lab {earlier_lab}, not {lab}")
+    if seed is not None and int(seed) != earlier:
+        raise ConfigError(f"--resume grades with the earlier job's seed {earlier}; --seed {seed} differs "
+                          "(drop --seed, or grade into a new OUT)")
+    return earlier
+
+
+def _still_current(folder: Path, out: Path, lab, seed: int) -> list:
+    """The results in ``out`` a resumed run keeps: graded with ``seed`` for the very notebook the
+    student's folder holds now (as local grading reuses a result), the grader not at fault."""
+    from .load import file_digest, find_submissions
+    from .results import read_result, result_file
+
+    kept = []
+    for sub in find_submissions(folder, lab):
+        result = read_result(result_file(out, sub.student, lab.name))
+        if result is not None and result.seed == seed and result.reusable_for(file_digest(sub.path)):
+            kept.append(result)
+    return kept
+
+
+def _merged_with(kept: list, new: list, out: Path, lab, seed: int, root: Path, manifests: list | None = None) -> Merged:
+    """The class after a resumed job: the results kept and the new ones, in one ``grades.csv``."""
+    from .report import write_class_grades
+
+    merged = Merged(lab=lab.name, out=out, results=sorted([*kept, *new], key=lambda r: r.student),
+                    graded=len(new), reused=len(kept), seed=seed, seconds=0.0,
+                    functions=[f.name for f in lab.functions], manifests=manifests or [])
+    write_class_grades(merged)
+    return merged
 
 
 def _write_job_record(out: Path, job_name: str, spec: JobSpec, local: bool, submissions_uri: str,

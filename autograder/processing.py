@@ -299,12 +299,13 @@ def merge_results(job_output: Path, out: Path, *, lab_name: str, course_root: Pa
     ``out`` as local grading writes it: ``<student>/<lab>/`` folders and one ``grades.csv``.
 
     Raises GraderFault when a host is missing, a student was graded twice or not at all: a
-    merged set that silently lacks a student would be a lost result.
+    merged set that silently lacks a student would be a lost result. A missing host's students
+    are named; the results the other hosts wrote are merged first (no ``grades.csv``, since the
+    class is not complete), so ``cloud grade --resume`` grades only the missing ones.
     """
     from .course import load_lab
     from .errors import GraderFault
     from .report import write_class_grades
-    from .results import read_result, result_dir, result_file
 
     job_output, out = Path(job_output), Path(out)
     manifests = [json.loads(p.read_text()) for p in sorted((job_output / HOSTS_DIR).glob("*.json"))]
@@ -312,28 +313,27 @@ def merge_results(job_output: Path, out: Path, *, lab_name: str, course_root: Pa
         raise GraderFault(f"the job wrote no host manifest under {job_output / HOSTS_DIR}: it graded nothing")
     hosts = manifests[0]["hosts"]
     missing_hosts = sorted(set(hosts) - {m["host"] for m in manifests})
-    if missing_hosts:
-        raise GraderFault(f"host(s) {', '.join(missing_hosts)} wrote no results")
     owner: dict[str, str] = {}
     for m in manifests:
         for student in m["students"]:
             if student in owner:
                 raise GraderFault(f"student {student!r} was graded by both {owner[student]} and {m['host']}")
             owner[student] = m["host"]
-    if expected_students is not None:
-        lost = sorted(set(expected_students) - set(owner))
-        if lost:
-            raise GraderFault(f"no host graded {', '.join(lost)}")
+    lost = sorted(set(expected_students or ()) - set(owner))
+    if missing_hosts or lost:
+        problem = (f"host(s) {', '.join(missing_hosts)} wrote no results" if missing_hosts
+                   else f"no host graded {named(lost)}")
+        if not owner or not lost:  # nothing to keep, or students not known: refuse it whole
+            raise GraderFault(problem)
+        merged = [s for s in sorted(owner) if merge_one(job_output, out, s, lab_name) is not None]
+        lost = sorted(set(lost) | (set(owner) - set(merged)))
+        raise GraderFault(f"{problem}: no result for {named(lost)}; the {len(merged)} result(s) that came "
+                          f"back are merged into {out}; `cloud grade --resume` grades only the missing")
     results = []
     for student in sorted(owner):
-        src = result_dir(job_output, student, lab_name)
-        result = read_result(result_file(job_output, student, lab_name))
+        result = merge_one(job_output, out, student, lab_name)
         if result is None:
             raise GraderFault(f"{owner[student]} listed {student!r} but wrote no readable result.json")
-        dest = result_dir(out, student, lab_name)
-        if dest.exists():
-            shutil.rmtree(dest)
-        shutil.copytree(src, dest)
         results.append(result)
     hosts_out = out / HOSTS_DIR
     hosts_out.mkdir(parents=True, exist_ok=True)
@@ -345,6 +345,27 @@ def merge_results(job_output: Path, out: Path, *, lab_name: str, course_root: Pa
                     functions=functions, manifests=manifests)
     write_class_grades(merged)
     return merged
+
+
+def named(students: list[str], most: int = 10) -> str:
+    """``a, b, c`` or, for a long list, ``a, b, ... and 40 more``: a message stays one line."""
+    shown = ", ".join(students[:most])
+    return shown + (f" and {len(students) - most} more" if len(students) > most else "")
+
+
+def merge_one(job_output: Path, out: Path, student: str, lab_name: str):
+    """Copy one student's result folder from the job's output into ``out``; return its result
+    (None, and nothing copied, when its result.json cannot be read)."""
+    from .results import read_result, result_dir, result_file
+
+    result = read_result(result_file(job_output, student, lab_name))
+    if result is None:
+        return None
+    dest = result_dir(out, student, lab_name)
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(result_dir(job_output, student, lab_name), dest)
+    return result
 
 
 def run_without_container(lab_name: str, *, submissions: Path, out: Path, seed: int, hosts: int = 2,
@@ -381,11 +402,17 @@ def run_without_container(lab_name: str, *, submissions: Path, out: Path, seed: 
             failed.append(f"{host}: {message or f'exit {proc.returncode}'}")
             continue
         shutil.copytree(contract.results, job_output, dirs_exist_ok=True)
-    if failed:
-        from .errors import GraderFault
+    if not failed:
+        return merge_results(job_output, out, lab_name=lab_name, course_root=root)
+    from .errors import GraderFault
+    from .load import student_folders
 
-        raise GraderFault("processing job failed: " + "; ".join(failed))
-    return merge_results(job_output, out, lab_name=lab_name, course_root=root)
+    students, _ = student_folders(Path(submissions), lab_name)
+    try:  # what the hosts that finished wrote is kept; the message names the students lost
+        merge_results(job_output, out, lab_name=lab_name, course_root=root, expected_students=students)
+    except GraderFault as exc:
+        raise GraderFault("processing job failed: " + "; ".join(failed) + f"; {exc}") from None
+    raise GraderFault("processing job failed: " + "; ".join(failed))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -226,3 +226,167 @@ def test_local_mode_job_in_real_containers_matches_local_grading(grading_image, 
     assert rows == {"ada": ("graded", 36.0), "bohr": ("graded", 32.0), "dirac": ("graded", 0.0),
                     "only-polyreg": ("missing", 0.0)}
     assert (cloud_out / "grades.csv").read_text() == (local_out / "grades.csv").read_text()
+
+
+# --- faults on the way to and from S3, and --resume (issue 12, item 7) ----------------------------
+
+def _stop_server_at(monkeypatch, server, operation, nth):
+    """Stop the S3 server (really: its thread and socket go) just before the ``nth`` call of
+    ``operation``; botocore then meets a closed port, as it would an S3 gone away."""
+    from botocore.client import BaseClient
+
+    real, seen = BaseClient._make_api_call, []
+
+    def call(self, name, params):
+        if name == operation:
+            seen.append(params.get("Key"))
+            if len(seen) == nth:
+                server.stop()
+        return real(self, name, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", call)
+    monkeypatch.setattr(server, "stop", lambda: None)  # the fixture's own stop, once it is down
+    return seen
+
+
+def test_s3_gone_mid_upload_is_one_line_and_nothing_is_started(aws, small_class, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # botocore's retries, kept short
+    seen = _stop_server_at(monkeypatch, aws, "PutObject", 3)
+    out = tmp_path / "out"
+    code = main(["cloud", "grade", "linreg", "--submissions", str(small_class), "--out", str(out),
+                 "--bucket", "course-bucket", "--role", ROLE, "--image", IMAGE_URI, "--seed", "3"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 3 and len(seen) == 3
+    assert err[-1].startswith("autograder: error: the upload to s3://course-bucket/autograder/autograder-linreg-")
+    assert "/submissions stopped after 2 of 3 file(s), at dirac/linreg/linreg.ipynb: Could not connect" in err[-1]
+    assert err[-1].endswith("; no job was started and nothing was graded: run the same command again")
+    assert "Traceback" not in "\n".join(err) and not out.exists()
+
+
+def test_s3_gone_mid_download_says_how_far_it_got(aws, tmp_path, monkeypatch):
+    from autograder.cloud import TransferError, download_prefix
+
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    s3 = boto3.client("s3")
+    for key in ("a", "b", "c"):
+        s3.put_object(Bucket="course-bucket", Key=f"job/results/{key}", Body=key.encode())
+    _stop_server_at(monkeypatch, aws, "HeadObject", 2)
+    with pytest.raises(TransferError) as info:
+        download_prefix(s3, "course-bucket", "job/results", tmp_path / "dest")
+    assert str(info.value).startswith("the download of s3://course-bucket/job/results stopped after 1 of 3 "
+                                      "file(s), at b: Could not connect")
+    assert (tmp_path / "dest" / "a").read_text() == "a"
+
+
+@pytest.fixture
+def graded_out(small_class, tmp_path):
+    """OUT as an earlier `cloud grade --seed 5` leaves it: each student's result (graded here
+    with the same code and seed, which parity shows equal) and the job record."""
+    out = tmp_path / "out"
+    assert main(["grade", "linreg", "--submissions", str(small_class), "--out", str(out), "--seed", "5", "-q",
+                 "--cell-timeout", "8", "--notebook-timeout", "40", "--call-timeout", "5"]) == 0
+    (out / "cloud-job.json").write_text(json.dumps({"job": "autograder-linreg-earlier", "lab": "linreg", "seed": 5}))
+    return out
+
+
+@pytest.mark.slow
+def test_resume_sends_only_the_students_whose_result_is_stale(aws, small_class, graded_out, tmp_path, capsys):
+    import shutil
+
+    subs = tmp_path / "subs"
+    shutil.copytree(small_class, subs)
+    capsys.readouterr()
+    # Every result current: no job at all, the class file rewritten from OUT.
+    (graded_out / "grades.csv").unlink()
+    base = ["cloud", "grade", "linreg", "--submissions", str(subs), "--out", str(graded_out),
+            "--bucket", "course-bucket", "--role", ROLE, "--image", IMAGE_URI, "--resume"]
+    assert main(base) == 0
+    out, err = capsys.readouterr()
+    assert "resuming with seed 5: 4 student(s) keep their result" in err and ", 0 to grade" in err
+    assert "hosts:     none: every student's result in OUT was current" in out
+    assert boto3.client("sagemaker").list_processing_jobs()["ProcessingJobSummaries"] == []
+    rows = (graded_out / "grades.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["ada", "bohr", "dirac", "only-polyreg"]
+
+    # bohr resubmits: only bohr is sent, with the earlier seed.
+    notebook = subs / "bohr" / "linreg" / "linreg.ipynb"
+    nb = nbformat.read(str(notebook), as_version=4)
+    nb.cells[-1].source += "\n# resubmitted"
+    nbformat.write(nb, str(notebook))
+    assert main(base) == 3  # moto's server runs no job: nothing comes back, which is said
+    err = capsys.readouterr().err
+    assert "resuming with seed 5: 3 student(s) keep their result" in err and ", 1 to grade" in err
+    record = json.loads((graded_out / "cloud-job.json").read_text())
+    assert record["seed"] == 5 and record["request"]["AppSpecification"]["ContainerArguments"][-1] == "5"
+    keys = [o["Key"].split("/submissions/")[1] for o in boto3.client("s3").list_objects_v2(
+        Bucket="course-bucket", Prefix=f"autograder/{record['job']}/submissions/")["Contents"]]
+    assert sorted(keys) == ["bohr/.autograder-student", "bohr/linreg/linreg.ipynb"]
+
+
+@pytest.mark.parametrize("record, extra, message", [
+    (None, [], "--resume: {out} holds no cloud-job.json of an earlier `cloud grade`; run without --resume"),
+    ({"lab": "polyreg", "seed": 5}, [], "--resume: {out} holds a job of lab polyreg, not linreg"),
+    ({"lab": "linreg", "seed": 5}, ["--seed", "6"], "--resume grades with the earlier job's seed 5; --seed 6 "
+                                                    "differs (drop --seed, or grade into a new OUT)"),
+    ({"lab": "linreg", "seed": 5}, ["--submissions", "s3://b/p"], "--resume needs a local submissions folder (it "
+                                                                  "compares each notebook with the result OUT "
+                                                                  "holds for it)"),
+])
+def test_resume_refusals_are_one_line(aws, small_class, tmp_path, capsys, record, extra, message):
+    out = tmp_path / "out"
+    out.mkdir()
+    if record:
+        (out / "cloud-job.json").write_text(json.dumps(record))
+    argv = ["cloud", "grade", "linreg", "--submissions", str(small_class), "--out", str(out), "--bucket",
+            "course-bucket", "--role", ROLE, "--image", IMAGE_URI, "--resume", *extra]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"autograder: error: {message.format(out=out)}\n"
+
+
+@pytest.mark.slow
+def test_a_host_container_killed_mid_job_keeps_what_finished_and_resume_grades_the_rest(grading_image, tmp_path):
+    """Local mode, two real containers: one is killed (`docker kill`, as a lost instance) while the
+    job runs. The launcher says so in one line and keeps every result its hosts finished; then
+    `--resume` grades only the students left, and the class is whole and right."""
+    import subprocess
+    import sys
+    import time
+
+    lab = load_lab("linreg", REPO)
+    students = load_demo_class(lab)
+    subs = tmp_path / "submitted"
+    build_class(lab, subs, {k: students[k] for k in ("ada", "bohr", "euler", "fermi", "gauss", "hopper")})
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "autograder.cli", "cloud", "grade", "linreg", "--submissions", str(subs),
+               "--out", str(out), "--local", "--instances", "2", "--seed", "21", "--cell-timeout", "8",
+               "--notebook-timeout", "40", "--call-timeout", "5"]
+    before = set(subprocess.run(["docker", "ps", "-q"], capture_output=True, text=True).stdout.split())
+    job = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    victim, deadline = None, time.monotonic() + 300
+    while victim is None and time.monotonic() < deadline and job.poll() is None:
+        listed = subprocess.run(["docker", "ps", "--format", "{{.ID}} {{.Names}}"], capture_output=True,
+                                text=True).stdout.split("\n")
+        victim = next((line.split()[0] for line in listed if line.endswith("-algo-2")
+                       and line.split()[0] not in before), None)
+        time.sleep(0.5)
+    assert victim, "the job's second container never ran"
+    time.sleep(8)  # mid-job: its kernels are busy with a notebook
+    subprocess.run(["docker", "kill", victim], capture_output=True, check=True)
+    stdout, stderr = job.communicate(timeout=600)
+    lines = stderr.strip().splitlines()
+    assert job.returncode == 3, stderr[-3000:]
+    assert lines[-1].startswith("autograder: error: processing job autograder-linreg-") and " failed: " in lines[-1]
+    kept = sorted(p.parent.parent.name for p in out.glob("*/linreg/result.json"))
+    assert len(kept) < 6 and not (out / "grades.csv").exists()
+    if kept:
+        assert f"the {len(kept)} result(s) its hosts finished are kept in {out}" in lines[-1]
+
+    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resuming with seed 21: {len(kept)} student(s) keep their result in {out}, {6 - len(kept)} to grade" \
+        in resumed.stderr
+    rows = {line.split(",")[0]: line.split(",") for line in (out / "grades.csv").read_text().splitlines()[1:]}
+    scores = {json.loads(p.read_text())["student"]: json.loads(p.read_text())["score"]
+              for p in out.glob("*/linreg/result.json")}
+    assert sorted(rows) == ["ada", "bohr", "euler", "fermi", "gauss", "hopper"]
+    assert scores == {"ada": 36.0, "bohr": 32.0, "euler": 32.0, "fermi": 32.0, "gauss": 31.0, "hopper": 33.0}

@@ -227,6 +227,26 @@ def test_merge_refuses_a_missing_host_or_a_lost_student(tmp_path):
         merge_results(out, tmp_path / "m", lab_name="linreg", course_root=REPO)
 
 
+def test_a_missing_hosts_students_are_named_and_the_rest_merged(demo, tmp_path):
+    """A host that never wrote its output (its container killed, say): the results of the hosts
+    that finished are merged, the students lost are named, and no grades.csv claims a whole class."""
+    job = tmp_path / "job"
+    (job / "hosts").mkdir(parents=True)
+    manifest = {"host": "algo-1", "hosts": ["algo-1", "algo-2"], "students": ["ada", "bohr"], "seed": 1,
+                "seconds": 1.0}
+    (job / "hosts" / "algo-1.json").write_text(json.dumps(manifest))
+    for student in ("ada", "bohr"):
+        shutil.copytree(demo.grading.out / student, job / student)
+    out = tmp_path / "merged"
+    with pytest.raises(GraderFault) as info:
+        merge_results(job, out, lab_name="linreg", course_root=REPO, expected_students=["ada", "bohr", "curie"])
+    assert str(info.value) == (f"host(s) algo-2 wrote no results: no result for curie; the 2 result(s) that came "
+                               f"back are merged into {out}; `cloud grade --resume` grades only the missing")
+    assert sorted(p.name for p in out.iterdir()) == ["ada", "bohr"]
+    assert (out / "bohr" / "linreg" / "result.json").read_bytes() == \
+        (demo.grading.out / "bohr" / "linreg" / "result.json").read_bytes()
+
+
 def test_contract_without_inputs_is_a_job_failure(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
