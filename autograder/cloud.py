@@ -395,7 +395,7 @@ def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: st
                 processor.run(inputs=inputs, outputs=outputs, arguments=arguments, job_name=job_name,
                               wait=False, logs=False)
             except Exception as exc:  # the SDK raises plain exceptions (ClientError, RuntimeError...)
-                failure = f"processing job {job_name} failed: {_one_line(exc)}"
+                failure = f"processing job {job_name} failed: {_job_failure(exc)}"
             finally:
                 _write_job_record(Path(out), job_name, spec, local, submissions_uri, course_uri, results_uri, sent,
                                   config=config)
@@ -508,6 +508,16 @@ def _write_job_record(out: Path, job_name: str, spec: JobSpec, local: bool, subm
         "image": spec.image, "instances": spec.instances, "submissions": submissions_uri, "course": course_uri,
         "results": results_uri, "config": config.recorded(), "request": request or None,
     })
+
+
+def _job_failure(exc: BaseException) -> str:
+    """Why a job failed, in the user's terms: local mode reports its docker-compose command line."""
+    found = re.search(r"Failed to run: \[.*docker-compose.*\]\. Process exited with code: (\d+)", str(exc))
+    if not found:
+        return _one_line(exc)
+    code = int(found.group(1))
+    why = {137: " (killed: SIGKILL, `docker kill` or out of memory)", 143: " (stopped: SIGTERM)"}.get(code, "")
+    return f"a container of the local-mode job exited with code {code}{why}, and docker-compose stopped the others"
 
 
 def _one_line(exc: BaseException) -> str:
