@@ -40,6 +40,7 @@ LOCAL_BUCKET = "autograder-local"
 LOCAL_ROLE = "arn:aws:iam::000000000000:role/autograder-local"  # local mode never uses it
 LOCAL_REGION = "us-east-1"
 STUDENT_MARK = ".autograder-student"
+NOTHING_STARTED = "; no job was started and nothing was graded: run the same command again"  # after an upload fault
 TERMINAL = {"Completed", "Failed", "Stopped"}
 INSTALL_CLOUD = "pip install 'autograder[cloud]' (in the kit's checkout: .tools/bin/uv sync --frozen --all-extras)"
 # The distribution that brings each top-level module of the cloud extra.
@@ -339,6 +340,8 @@ def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: st
                 sub_bucket, sub_prefix = _s3_split(str(submissions))
                 submissions_uri = f"s3://{sub_bucket}/{sub_prefix}"
                 expected = students_under(s3, sub_bucket, sub_prefix, lab.name)
+                if not expected:
+                    raise CourseError(f"no submissions of {lab.name} in {submissions}")
             else:
                 folder = Path(submissions)
                 if not folder.is_dir():
@@ -362,18 +365,14 @@ def cloud_grade(lab_name: str, *, submissions: str | Path, out: Path, bucket: st
                     # grading: S3 has no empty folders, so each student folder is marked by a file.
                     put_marks(s3, spec.bucket, f"{base}/submissions", expected)
                 except TransferError as exc:
-                    raise TransferError(f"{exc}; no job was started and nothing was graded: run the same "
-                                        "command again") from None
+                    raise TransferError(f"{exc}{NOTHING_STARTED}") from None
                 submissions_uri = f"s3://{spec.bucket}/{base}/submissions"
                 on_step(f"uploaded {count} file(s) of {len(expected)} student(s) to {submissions_uri}")
-            if not expected:
-                raise CourseError(f"no submissions of {lab.name} in {submissions}")
             bundle = write_bundle(root, lab.name, scratch / "course", config=config)
             try:
                 count = upload_folder(s3, bundle, spec.bucket, f"{base}/course")
             except TransferError as exc:
-                raise TransferError(f"{exc}; no job was started and nothing was graded: run the same "
-                                    "command again") from None
+                raise TransferError(f"{exc}{NOTHING_STARTED}") from None
             course_uri = f"s3://{spec.bucket}/{base}/course"
             results_uri = f"s3://{spec.bucket}/{base}/results"
             on_step(f"uploaded the course bundle ({count} files) to {course_uri}; limits: cell "
